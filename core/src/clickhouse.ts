@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { Config } from './config.js';
+
+export type { ClickHouseClient };
+
+/**
+ * The one place a ClickHouse client is made. With CLICKHOUSE_URL it speaks HTTP to a server or
+ * cluster; without, it runs chDB in this process on DATA_DIR/clickhouse.
+ *
+ * A chDB connection runs one query at a time, while several connections to the same directory run
+ * in parallel, so each role asks for its own client (the batch layer's heavy recomputes never queue
+ * behind, or in front of, the serving API's reads).
+ */
+export function createClickHouse(
+  config: Config,
+  options: { maxConnections?: number } = {},
+): ClickHouseClient {
+  if (config.CLICKHOUSE_URL) {
+    return createClient({
+      url: config.CLICKHOUSE_URL,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      max_open_connections: options.maxConnections ?? 10,
+    });
+  }
+  // chdb declares its connection against @clickhouse/client-common, which @clickhouse/client now
+  // bundles under its own path: the same interface declared twice, hence the cast.
+  const connection = createChdbConnection({ path: chdbPath(config) });
+  return createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'] });
+}
+
+export function chdbPath(config: Pick<Config, 'DATA_DIR'>): string {
+  return path.resolve(config.DATA_DIR, 'clickhouse');
+}
+
+/** Round-robin over several clients: the serving layer's small pool of chDB connections. */
+export class ClickHousePool {
+  #next = 0;
+  constructor(readonly clients: ClickHouseClient[]) {
+    if (clients.length === 0) throw new Error('ClickHousePool needs at least one client');
+  }
+
+  static create(config: Config, size: number): ClickHousePool {
+    if (config.CLICKHOUSE_URL)
+      return new ClickHousePool([createClickHouse(config, { maxConnections: size })]);
+    return new ClickHousePool(Array.from({ length: size }, () => createClickHouse(config)));
+  }
+
+  get client(): ClickHouseClient {
+    const client = this.clients[this.#next % this.clients.length]!;
+    this.#next += 1;
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+}

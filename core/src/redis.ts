@@ -1,0 +1,14 @@
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+
+export { Redis };
+
+/** BullMQ needs maxRetriesPerRequest: null on the connections its workers block on. */
+export function createRedis(config: Pick<Config, 'REDIS_URL'>, options: { forBullMQ?: boolean } = {}): Redis {
+  const url = config.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return new Redis(url, {
+    lazyConnect: false,
+    maxRetriesPerRequest: options.forBullMQ ? null : 3,
+    enableOfflineQueue: true,
+  });
+}
