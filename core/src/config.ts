@@ -6,15 +6,13 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
-const port = z.coerce.number().int().min(1).max(65535);
-
 /**
  * Every setting the service reads, in one place. Parsed once per process at boot and passed down;
  * no module reads process.env on its own.
  */
 export const configSchema = z.object({
-  /** HTTP port of the embedded service (ingest + serving on one port). */
-  PORT: port.default(8080),
+  /** HTTP port of the embedded service (ingest + serving on one port); 0 picks a free one. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Interface to listen on; 0.0.0.0 to accept connections from other hosts. */
   HOST: z.string().default('127.0.0.1'),
   /** trace | debug | info | warn | error | fatal */
@@ -41,6 +39,8 @@ export const configSchema = z.object({
     .default('events'),
   /** Partitions of the events topic; the speed layer runs one consumer per partition. */
   KAFKA_EVENTS_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(4),
+  /** Consumers of ClickHouse's Kafka engine table (at most the topic's partitions and the server's cores). */
+  KAFKA_ENGINE_CONSUMERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Consumer group of ClickHouse's Kafka engine. */
   KAFKA_CONSUMER_GROUP: z
     .string()

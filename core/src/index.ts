@@ -1,5 +1,6 @@
 export * from './clickhouse.js';
 export * from './config.js';
+export * from './errors.js';
 export * from './event.js';
 export * from './kafka.js';
 export * from './logger.js';

@@ -11,6 +11,7 @@ export const defaultMigrationsDir = fileURLToPath(new URL('../../sql', import.me
 export interface Migration {
   version: number;
   name: string;
+  file: string;
   /** The file as written, with {{placeholders}}; its checksum is what guards against edits. */
   template: string;
   checksum: string;
@@ -32,6 +33,7 @@ export async function readMigrations(dir = defaultMigrationsDir): Promise<Migrat
     migrations.push({
       version: Number(match[1]),
       name: match[2]!,
+      file,
       template,
       checksum: createHash('sha256').update(template).digest('hex'),
     });
@@ -99,7 +101,7 @@ export async function migrate(
     const done = recorded.get(migration.version);
     if (done && done.checksum !== migration.checksum) {
       throw new MigrationError(
-        `migration ${migration.version}_${migration.name} was edited after it was applied (checksum ${done.checksum.slice(0, 12)} recorded, ${migration.checksum.slice(0, 12)} on disk): restore the file and put the change in a new migration`,
+        `migration ${migration.file} was edited after it was applied (checksum ${done.checksum.slice(0, 12)} recorded, ${migration.checksum.slice(0, 12)} on disk): restore the file and put the change in a new migration`,
       );
     }
   }

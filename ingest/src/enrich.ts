@@ -1,0 +1,75 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { type EventInput, limits, type StoredEvent, toClickHouseTime } from '@sightline/core';
+
+/** Bumped whenever a derived column would come out differently for the same raw input. */
+export const ENRICH_VERSION = 1;
+
+/** What enrichment reads from the HTTP request besides the body. The IP is used, never stored. */
+export interface RequestFacts {
+  ip: string;
+  userAgent: string;
+  /** From the trusted CDN header, when configured. */
+  country: string;
+  receivedAt: number;
+}
+
+export type Clamped = { ok: true; ts: number } | { ok: false; reason: string };
+
+/** Event time: the client's timestamp when plausible, else arrival time. */
+export function clampTimestamp(timestamp: EventInput['timestamp'], receivedAt: number): Clamped {
+  if (timestamp === undefined) return { ok: true, ts: receivedAt };
+  const ts = typeof timestamp === 'number' ? timestamp : Date.parse(timestamp);
+  if (ts > receivedAt + limits.maxFutureMs)
+    return { ok: false, reason: 'is more than 5 minutes in the future' };
+  if (ts < receivedAt - limits.maxAgeMs) return { ok: false, reason: 'is more than 72 hours in the past' };
+  return { ok: true, ts: Math.min(ts, receivedAt) };
+}
+
+export function visitorId(salt: Buffer, siteId: string, facts: RequestFacts): string {
+  const digest = createHmac('sha256', salt).update(`${siteId}\n${facts.ip}\n${facts.userAgent}`).digest();
+  return digest.readBigUInt64BE(0).toString();
+}
+
+const utmKeys = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
+
+/** Builds the stored event from a validated body. The timestamp must already be clamped. */
+export function toStoredEvent(input: EventInput, ts: number, facts: RequestFacts, salt: Buffer): StoredEvent {
+  const url = new URL(input.url);
+  const utm = Object.fromEntries(utmKeys.map((key) => [key, url.searchParams.get(key) ?? ''])) as Record<
+    (typeof utmKeys)[number],
+    string
+  >;
+  return {
+    event_id: input.event_id ?? randomUUID(),
+    site_id: input.site_id,
+    name: input.name,
+    ts: toClickHouseTime(ts),
+    received_at: toClickHouseTime(facts.receivedAt),
+    url: input.url,
+    hostname: url.hostname.replace(/^www\./, ''),
+    pathname: normalisePath(url.pathname),
+    referrer: input.referrer ?? '',
+    props: Object.fromEntries(Object.entries(input.props ?? {}).map(([k, v]) => [k, String(v)])),
+    revenue_amount: input.revenue ? String(input.revenue.amount) : null,
+    revenue_currency: input.revenue?.currency ?? '',
+    interactive: input.interactive ?? true,
+    referrer_source: '',
+    channel: '',
+    ...utm,
+    browser: '',
+    browser_version: '',
+    os: '',
+    device: '',
+    country: facts.country,
+    is_bot: false,
+    visitor_id: visitorId(salt, input.site_id, facts),
+    enrich_version: ENRICH_VERSION,
+    raw: JSON.stringify({ body: input, user_agent: facts.userAgent, country: facts.country }),
+  };
+}
+
+/** '/pricing/' and '/pricing' are one page; '' is '/'. */
+function normalisePath(pathname: string): string {
+  if (pathname.length > 1 && pathname.endsWith('/')) return pathname.slice(0, -1);
+  return pathname || '/';
+}

@@ -1,0 +1,4 @@
+export * from './enrich.js';
+export * from './event-producer.js';
+export * from './plugin.js';
+export * from './visitor-salt.js';

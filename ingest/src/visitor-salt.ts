@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from '@sightline/core';
+
+/**
+ * The secret that makes visitor ids cookieless: one per UTC day, shared by every ingest instance
+ * through Redis, and gone two days later, so yesterday's visitor cannot be linked to today's.
+ */
+export class VisitorSalts {
+  #cache = new Map<string, Buffer>();
+
+  constructor(private readonly redis: Redis) {}
+
+  async forDay(epochMs: number): Promise<Buffer> {
+    const day = new Date(epochMs).toISOString().slice(0, 10);
+    const cached = this.#cache.get(day);
+    if (cached) return cached;
+    const key = `sightline:salt:${day}`;
+    // SET NX: the first instance to need today's salt makes it; the others read the same one.
+    await this.redis.set(key, randomBytes(32).toString('base64'), 'EX', 2 * 86_400, 'NX');
+    const stored = await this.redis.get(key);
+    if (!stored) throw new Error(`visitor salt ${key} vanished right after it was set`);
+    const salt = Buffer.from(stored, 'base64');
+    this.#cache.clear();
+    this.#cache.set(day, salt);
+    return salt;
+  }
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '@sightline/core';
+import { testStack } from '@sightline/core/testing';
+import { type Embedded, startEmbedded } from '../src/embedded.js';
+
+describe('the thin slice, end to end on the real stack', () => {
+  let service: Embedded;
+  let cleanup: () => Promise<void>;
+
+  before(async () => {
+    const stack = await testStack('e2e');
+    cleanup = stack.cleanup;
+    service = await startEmbedded(stack.config, createLogger(stack.config));
+  });
+  after(async () => {
+    await service?.close();
+    await cleanup?.();
+  });
+
+  it('POST /v1/events, then the hourly timeseries counts it within 10 seconds', async () => {
+    const siteId = `site-${randomUUID().slice(0, 8)}`;
+    const now = Date.now();
+    const hour = Math.floor(now / 3600_000) * 3600_000;
+    const eventId = randomUUID();
+
+    const posted = await fetch(`${service.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0',
+      },
+      body: JSON.stringify({
+        site_id: siteId,
+        name: 'pageview',
+        url: 'https://shop.example/pricing/',
+        event_id: eventId,
+      }),
+    });
+    assert.equal(posted.status, 202);
+    assert.deepEqual(await posted.json(), { accepted: 1, event_ids: [eventId] });
+
+    const query = new URLSearchParams({
+      metrics: 'pageviews,visitors',
+      interval: 'hour',
+      from: new Date(hour - 3600_000).toISOString(),
+      to: new Date(hour + 3600_000).toISOString(),
+    });
+    const deadline = Date.now() + 10_000;
+    let body: { results: { time: string; pageviews: number; visitors: number }[] } | undefined;
+    while (Date.now() < deadline) {
+      const response = await fetch(`${service.url}/v1/sites/${siteId}/timeseries?${query}`);
+      assert.equal(response.status, 200);
+      body = await response.json();
+      if (body?.results.some((r) => r.pageviews > 0)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(body, 'the timeseries answered');
+    assert.deepEqual(body.results, [
+      { time: new Date(hour - 3600_000).toISOString().replace('.000', ''), pageviews: 0, visitors: 0 },
+      { time: new Date(hour).toISOString().replace('.000', ''), pageviews: 1, visitors: 1 },
+    ]);
+  });
+
+  it('answers a bad event with a 400 naming the field, and stores nothing', async () => {
+    const response = await fetch(`${service.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ site_id: 'a-site', name: 'pageview', url: 'not a url' }),
+    });
+    assert.equal(response.status, 400);
+    const body = await response.json();
+    assert.equal(body.error.code, 'invalid_event');
+    assert.deepEqual(body.error.details, [{ path: 'url', message: 'must be an absolute http(s) URL' }]);
+  });
+
+  it('answers malformed JSON with a 400 invalid_json', async () => {
+    const response = await fetch(`${service.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"site_id": ',
+    });
+    assert.equal(response.status, 400);
+    assert.equal((await response.json()).error.code, 'invalid_json');
+  });
+
+  it('is ready once Kafka, ClickHouse and Redis answer', async () => {
+    const response = await fetch(`${service.url}/ready`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), {
+      ready: true,
+      checks: { clickhouse: 'ok', redis: 'ok', kafka: 'ok' },
+    });
+  });
+});
