@@ -47,6 +47,17 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore, dash')
     .default('sightline-speed'),
 
+  /** Ingest waits this long for Kafka's acknowledgement before it writes the events to the local spool. */
+  PRODUCE_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  /** Where ingest spools events while Kafka is unreachable; default DATA_DIR/spool. */
+  SPOOL_DIR: optionalString,
+  /** The spool's size limit; beyond it ingest answers 503 with Retry-After instead of accepting. */
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 ** 3),
+
   /** redis://host:port/db. Unset: a local redis-server on 127.0.0.1:6379 (started when none answers). */
   REDIS_URL: optionalString.pipe(
     z.url({ error: 'must be a redis:// URL such as redis://127.0.0.1:6379' }).optional(),

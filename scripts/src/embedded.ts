@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   ClickHousePool,
   type Config,
@@ -8,10 +9,10 @@ import {
   httpError,
   type Logger,
 } from '@sightline/core';
-import { ingestPlugin, KafkaEventSink, VisitorSalts } from '@sightline/ingest';
+import { DurableEventSink, ingestPlugin, KafkaEventSink, Spool, VisitorSalts } from '@sightline/ingest';
 import { servingPlugin } from '@sightline/serving';
 import { applySchema } from '@sightline/speed-layer';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { healthRoutes } from './health.js';
 
 export interface Embedded {
@@ -35,10 +36,30 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
 
   const pool = ClickHousePool.create(config, config.CLICKHOUSE_SERVING_CONNECTIONS);
   const redis = createRedis(config);
-  const sink = await KafkaEventSink.connect(kafka, config.KAFKA_EVENTS_TOPIC);
+  const ingestLogger = logger.child({ role: 'ingest' });
+  const spool = await Spool.open({
+    dir: config.SPOOL_DIR ?? path.join(config.DATA_DIR, 'spool'),
+    maxBytes: config.SPOOL_MAX_BYTES,
+    logger: ingestLogger,
+  });
+  const sink = new DurableEventSink(
+    await KafkaEventSink.connect(kafka, { topic: config.KAFKA_EVENTS_TOPIC }),
+    spool,
+    {
+      produceDeadlineMs: config.PRODUCE_DEADLINE_MS,
+      logger: ingestLogger,
+    },
+  );
 
-  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), trustProxy: true });
-  app.setErrorHandler((error, request, reply) => {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // Behind a load balancer or CDN the client address is in X-Forwarded-For; enrichment needs it.
+    trustProxy: true,
+    // One log line per request is too much at thousands of events per second; failures are
+    // logged by the error handler.
+    disableRequestLogging: true,
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = httpError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.warn({ code: body.error.code }, error.message);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '@sightline/core';
 import { testStack } from '@sightline/core/testing';
+import { createSightlineClient } from '@sightline/sdk';
 import { type Embedded, startEmbedded } from '../src/embedded.js';
 
 describe('the thin slice, end to end on the real stack', () => {
@@ -52,7 +53,7 @@ describe('the thin slice, end to end on the real stack', () => {
     while (Date.now() < deadline) {
       const response = await fetch(`${service.url}/v1/sites/${siteId}/timeseries?${query}`);
       assert.equal(response.status, 200);
-      body = await response.json();
+      body = (await response.json()) as typeof body;
       if (body?.results.some((r) => r.pageviews > 0)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -70,9 +71,23 @@ describe('the thin slice, end to end on the real stack', () => {
       body: JSON.stringify({ site_id: 'a-site', name: 'pageview', url: 'not a url' }),
     });
     assert.equal(response.status, 400);
-    const body = await response.json();
+    const body = (await response.json()) as { error: { code: string; details: unknown } };
     assert.equal(body.error.code, 'invalid_event');
     assert.deepEqual(body.error.details, [{ path: 'url', message: 'must be an absolute http(s) URL' }]);
+  });
+
+  it('the Node client sends an event and reports a rejection without retrying it', async () => {
+    const client = createSightlineClient({ endpoint: service.url });
+    const sent = await client.track({
+      site_id: 'node-client',
+      name: 'signup',
+      url: 'https://app.example/welcome',
+    });
+    assert.equal(sent.ok, true);
+    const rejected = await client.track({ site_id: 'node-client', name: '', url: 'https://app.example/' });
+    assert.equal(rejected.ok, false);
+    assert.equal(!rejected.ok && rejected.status, 400);
+    assert.equal(!rejected.ok && rejected.error.code, 'invalid_event');
   });
 
   it('answers malformed JSON with a 400 invalid_json', async () => {
@@ -82,7 +97,7 @@ describe('the thin slice, end to end on the real stack', () => {
       body: '{"site_id": ',
     });
     assert.equal(response.status, 400);
-    assert.equal((await response.json()).error.code, 'invalid_json');
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'invalid_json');
   });
 
   it('is ready once Kafka, ClickHouse and Redis answer', async () => {

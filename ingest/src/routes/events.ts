@@ -1,16 +1,16 @@
 import { errorBody, eventInputSchema, invalidEvent, type Logger } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import { type DurableEventSink, SpoolFullError } from '../durable-sink.js';
 import { clampTimestamp, type RequestFacts, toStoredEvent } from '../enrich.js';
-import type { EventSink } from '../event-producer.js';
 import type { VisitorSalts } from '../visitor-salt.js';
 
 export interface EventsRouteDeps {
-  sink: EventSink;
+  sink: DurableEventSink;
   salts: VisitorSalts;
   logger: Logger;
 }
 
-/** POST /v1/events: the native API. Answers 202 only once Kafka acknowledged the event. */
+/** POST /v1/events: the native API. Answers 202 only once the event is durable (Kafka or the spool). */
 export const eventsRoutes =
   (deps: EventsRouteDeps): FastifyPluginAsync =>
   async (app) => {
@@ -39,12 +39,13 @@ export const eventsRoutes =
       try {
         await deps.sink.send([event]);
       } catch (error) {
-        deps.logger.warn({ err: error }, 'Kafka did not acknowledge an event');
+        if (!(error instanceof SpoolFullError))
+          deps.logger.error({ err: error }, 'an event could not be made durable');
         return reply
           .code(503)
-          .header('retry-after', '5')
+          .header('retry-after', '30')
           .send(
-            errorBody('unavailable', 'the event could not be stored right now; retry with the same event_id'),
+            errorBody('unavailable', 'events cannot be stored right now; retry later with the same event_id'),
           );
       }
       return reply.code(202).send({ accepted: 1, event_ids: [event.event_id] });

@@ -6,10 +6,16 @@ import { type Interval, queryTimeseries, timeseriesMetrics } from '../timeseries
 const MAX_RANGE_MS = 400 * 86_400_000;
 const stepMs: Record<Interval, number> = { hour: 3600_000, day: 86_400_000 };
 
-const time = z.union([
-  z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`)),
-  z.iso.datetime({ offset: true }).transform((d) => Date.parse(d)),
-]);
+const time = z.union(
+  [
+    z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`)),
+    z.iso.datetime({ offset: true }).transform((d) => Date.parse(d)),
+  ],
+  {
+    error: (issue) =>
+      issue.input === undefined ? 'required' : 'must be YYYY-MM-DD or ISO 8601 with a time zone',
+  },
+);
 
 const querySchema = z
   .strictObject({

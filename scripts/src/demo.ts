@@ -1,0 +1,56 @@
+import { generateTraffic } from '@sightline/bench';
+import type { Logger } from '@sightline/core';
+
+export const DEMO_SITE = 'demo';
+
+/**
+ * `npm start -- --demo`: streams generated traffic for the demo site into the service's own ingest
+ * API, in real time, as browsers would send it. Stops when the signal aborts.
+ */
+export async function streamDemoTraffic(baseUrl: string, logger: Logger, signal: AbortSignal): Promise<void> {
+  const start = Date.now();
+  const traffic = generateTraffic({
+    seed: 42,
+    sites: [DEMO_SITE],
+    start,
+    durationMs: 7 * 86_400_000,
+    eventsPerSecond: 5,
+    hostnameFor: () => 'demo.sightline.local',
+  });
+  let sent = 0;
+  let failed = 0;
+  const report = setInterval(() => logger.info({ sent, failed }, 'demo traffic'), 30_000);
+  try {
+    for (const request of traffic) {
+      if (signal.aborted) return;
+      // Generated timestamps run on a simulated clock starting now: wait for each to come due.
+      const due = Number(request.body.timestamp) - Date.now();
+      if (due > 0) await sleep(due, signal);
+      if (signal.aborted) return;
+      const response = await fetch(`${baseUrl}/v1/events`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': request.userAgent,
+          'x-forwarded-for': request.ip,
+        },
+        body: JSON.stringify(request.body),
+        signal,
+      }).catch(() => undefined);
+      if (response?.status === 202) sent += 1;
+      else failed += 1;
+    }
+  } finally {
+    clearInterval(report);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

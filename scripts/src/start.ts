@@ -1,0 +1,87 @@
+/**
+ * `npm start`: the embedded mode. Brings up what the config leaves unset (a local Kafka, Redis),
+ * applies the migrations, runs every role in this process and prints where to look.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, createLogger, loadConfig } from '@sightline/core';
+import { DEMO_SITE, streamDemoTraffic } from './demo.js';
+import { startEmbedded } from './embedded.js';
+import { startLocalStack } from './local-stack.js';
+import { PrerequisiteError } from './stack/index.js';
+
+const help = `Usage: npm start [-- --demo]
+
+Starts Sightline in one process: ingest, speed layer and serving on one port, with ClickHouse
+embedded (chDB) under DATA_DIR, plus a local Kafka and Redis when KAFKA_BROKERS / REDIS_URL are unset.
+
+Options:
+  --demo     also stream generated traffic into the site "${DEMO_SITE}"
+  -h, --help show this help
+
+Configuration is read from the environment; the README lists every variable and its default.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { demo: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log(help);
+    return;
+  }
+  const config = loadConfig(process.env);
+  const logger = createLogger(config);
+  const progress = (line: string) => console.log(`  ${line}`);
+
+  console.log('Starting Sightline (embedded mode)…');
+  const stack = await startLocalStack(config, logger, { progress });
+  progress('applying migrations and starting the roles…');
+  const service = await startEmbedded(stack.config, logger).catch(async (error: unknown) => {
+    await stack.stop();
+    throw error;
+  });
+
+  const demo = new AbortController();
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    demo.abort();
+    await service.close();
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const now = new Date();
+  const today = now.toISOString().slice(0, 10);
+  const tomorrow = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
+  const site = values.demo ? DEMO_SITE : 'my-site';
+  console.log(`
+Sightline is running at ${service.url}
+  Kafka ${stack.config.KAFKA_BROKERS} · Redis ${stack.config.REDIS_URL} · ClickHouse ${config.CLICKHOUSE_URL ?? `chDB in ${config.DATA_DIR}/clickhouse`}
+
+Send an event:
+  curl -i -X POST ${service.url}/v1/events -H 'content-type: application/json' \\
+    -d '{"site_id":"${site}","name":"pageview","url":"https://${site}.example/pricing"}'
+
+Read it back (within a few seconds):
+  curl '${service.url}/v1/sites/${site}/timeseries?metrics=pageviews,visitors&interval=hour&from=${today}&to=${tomorrow}'
+
+Health: ${service.url}/health · readiness: ${service.url}/ready · stop with Ctrl-C
+`);
+  if (values.demo) {
+    console.log(`Streaming demo traffic into the site "${DEMO_SITE}"…`);
+    void streamDemoTraffic(service.url, logger.child({ component: 'demo' }), demo.signal);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof PrerequisiteError) {
+    console.error(`sightline: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});
