@@ -58,6 +58,15 @@ export const configSchema = z.object({
     .min(1024)
     .default(1024 ** 3),
 
+  /** Request header a CDN or proxy sets to the visitor's ISO country code (e.g. cf-ipcountry); unset: no country. */
+  COUNTRY_HEADER: optionalString.transform((h) => h?.toLowerCase()),
+  /** Ingest requests per client IP per minute (Redis-backed, shared by every instance); 0 turns it off. */
+  RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(3000),
+  /** Events per site per minute; 0 turns it off. */
+  RATE_LIMIT_SITE_PER_MINUTE: z.coerce.number().int().min(0).default(3_000_000),
+  /** Bearer token of the admin endpoints (sites, keys). Unset: `npm start` makes one and keeps it in DATA_DIR/admin-token. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+
   /** redis://host:port/db. Unset: a local redis-server on 127.0.0.1:6379 (started when none answers). */
   REDIS_URL: optionalString.pipe(
     z.url({ error: 'must be a redis:// URL such as redis://127.0.0.1:6379' }).optional(),

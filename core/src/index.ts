@@ -6,3 +6,4 @@ export * from './kafka.js';
 export * from './logger.js';
 export * from './migrations.js';
 export * from './redis.js';
+export * from './sites.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from '@sightline/core';
+import type { Logger, Redis } from '@sightline/core';
 
 /**
  * The secret that makes visitor ids cookieless: one per UTC day, shared by every ingest instance
@@ -8,19 +8,33 @@ import type { Redis } from '@sightline/core';
 export class VisitorSalts {
   #cache = new Map<string, Buffer>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+  ) {}
 
   async forDay(epochMs: number): Promise<Buffer> {
     const day = new Date(epochMs).toISOString().slice(0, 10);
     const cached = this.#cache.get(day);
     if (cached) return cached;
     const key = `sightline:salt:${day}`;
-    // SET NX: the first instance to need today's salt makes it; the others read the same one.
-    await this.redis.set(key, randomBytes(32).toString('base64'), 'EX', 2 * 86_400, 'NX');
-    const stored = await this.redis.get(key);
-    if (!stored) throw new Error(`visitor salt ${key} vanished right after it was set`);
-    const salt = Buffer.from(stored, 'base64');
-    this.#cache.clear();
+    let salt: Buffer;
+    try {
+      // SET NX: the first instance to need today's salt makes it; the others read the same one.
+      await this.redis.set(key, randomBytes(32).toString('base64'), 'EX', 2 * 86_400, 'NX');
+      const stored = await this.redis.get(key);
+      if (!stored) throw new Error(`visitor salt ${key} vanished right after it was set`);
+      salt = Buffer.from(stored, 'base64');
+    } catch (error) {
+      // Redis down at the day's first event: a salt of this instance's own keeps events flowing.
+      // Visitors seen by several instances today count once per instance; no event is lost.
+      this.logger.warn(
+        { err: error, day },
+        'Redis unreachable; using an instance-local visitor salt for today',
+      );
+      salt = randomBytes(32);
+    }
+    if (this.#cache.size > 2) this.#cache.clear();
     this.#cache.set(day, salt);
     return salt;
   }

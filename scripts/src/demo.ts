@@ -1,21 +1,43 @@
 import { generateTraffic } from '@sightline/bench';
 import type { Logger } from '@sightline/core';
 
-export const DEMO_SITE = 'demo';
+export const DEMO_DOMAIN = 'demo.sightline.local';
+
+/** The demo site's id: created through the admin API the first time, found by its domain after. */
+export async function ensureDemoSite(baseUrl: string, adminToken: string): Promise<string> {
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const list = (await (await fetch(`${baseUrl}/v1/admin/sites`, { headers })).json()) as {
+    sites: { site_id: string; domain: string }[];
+  };
+  const existing = list.sites.find((s) => s.domain === DEMO_DOMAIN);
+  if (existing) return existing.site_id;
+  const created = await fetch(`${baseUrl}/v1/admin/sites`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ domain: DEMO_DOMAIN, timezone: 'UTC' }),
+  });
+  if (created.status !== 201) throw new Error(`could not create the demo site: ${await created.text()}`);
+  return ((await created.json()) as { site_id: string }).site_id;
+}
 
 /**
  * `npm start -- --demo`: streams generated traffic for the demo site into the service's own ingest
  * API, in real time, as browsers would send it. Stops when the signal aborts.
  */
-export async function streamDemoTraffic(baseUrl: string, logger: Logger, signal: AbortSignal): Promise<void> {
+export async function streamDemoTraffic(
+  baseUrl: string,
+  siteId: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   const start = Date.now();
   const traffic = generateTraffic({
     seed: 42,
-    sites: [DEMO_SITE],
+    sites: [siteId],
     start,
     durationMs: 7 * 86_400_000,
     eventsPerSecond: 5,
-    hostnameFor: () => 'demo.sightline.local',
+    hostnameFor: () => DEMO_DOMAIN,
   });
   let sent = 0;
   let failed = 0;

@@ -8,17 +8,30 @@ import {
   ensureEventsTopic,
   httpError,
   type Logger,
+  loadSites,
 } from '@sightline/core';
-import { DurableEventSink, ingestPlugin, KafkaEventSink, Spool, VisitorSalts } from '@sightline/ingest';
+import {
+  createIngestMetrics,
+  DurableEventSink,
+  ingestPlugin,
+  KafkaEventSink,
+  RateLimits,
+  SiteCache,
+  Spool,
+  VisitorSalts,
+} from '@sightline/ingest';
 import { servingPlugin } from '@sightline/serving';
-import { applySchema } from '@sightline/speed-layer';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { applySchema, streamStatus } from '@sightline/speed-layer';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { embeddedAdminToken } from './admin-token.js';
 import { healthRoutes } from './health.js';
 
 export interface Embedded {
   app: FastifyInstance;
   /** The address the app listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  adminToken: string;
   close(): Promise<void>;
 }
 
@@ -36,6 +49,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
 
   const pool = ClickHousePool.create(config, config.CLICKHOUSE_SERVING_CONNECTIONS);
   const redis = createRedis(config);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
   const ingestLogger = logger.child({ role: 'ingest' });
   const spool = await Spool.open({
     dir: config.SPOOL_DIR ?? path.join(config.DATA_DIR, 'spool'),
@@ -50,6 +66,28 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       logger: ingestLogger,
     },
   );
+  const sites = new SiteCache({ load: () => loadSites(schemaClient), logger: ingestLogger });
+  await sites.start();
+  const adminToken = config.ADMIN_TOKEN ?? (await embeddedAdminToken(config.DATA_DIR));
+
+  const speedStatus = () =>
+    streamStatus(kafka, schemaClient, config.KAFKA_EVENTS_TOPIC, config.KAFKA_CONSUMER_GROUP);
+  new Gauge({
+    name: 'sightline_speed_consumer_lag',
+    help: 'Messages in the events topic not yet committed by ClickHouse’s Kafka engine.',
+    registers: [registry],
+    async collect() {
+      this.set((await speedStatus()).lag);
+    },
+  });
+  new Gauge({
+    name: 'sightline_speed_dead_letters',
+    help: 'Messages the Kafka engine could not parse, kept in events_dead_letter.',
+    registers: [registry],
+    async collect() {
+      this.set((await speedStatus()).deadLetters);
+    },
+  });
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -57,30 +95,56 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     trustProxy: true,
     // One log line per request is too much at thousands of events per second; failures are
     // logged by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = httpError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.warn({ code: body.error.code }, error.message);
+    else request.log.warn({ code: body.error.code, url: request.url }, error.message);
     return reply.code(status).send(body);
   });
-  await app.register(
-    ingestPlugin({ sink, salts: new VisitorSalts(redis), logger: logger.child({ role: 'ingest' }) }),
-  );
-  await app.register(servingPlugin({ pool }));
-  await app.register(
-    healthRoutes({
-      clickhouse: () => pool.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json()),
-      redis: () => redis.ping(),
-      kafka: async () => {
-        const admin = kafka.admin();
-        await admin.connect();
-        await admin.describeCluster().finally(() => admin.disconnect());
-      },
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: { code: 'not_found', message: `no route ${request.method} ${request.url}`, details: [] },
     }),
   );
+  await app.register(
+    ingestPlugin({
+      sink,
+      salts: new VisitorSalts(redis, ingestLogger),
+      sites,
+      limits: new RateLimits(redis, {
+        ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+        sitePerMinute: config.RATE_LIMIT_SITE_PER_MINUTE,
+      }),
+      metrics: createIngestMetrics(registry, () => sink.spoolBytes),
+      logger: ingestLogger,
+      countryHeader: config.COUNTRY_HEADER,
+    }),
+  );
+  await app.register(servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site) }));
+  await app.register(
+    healthRoutes({
+      clickhouse: {
+        required: true,
+        run: () => pool.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }),
+      },
+      ingest: {
+        required: true,
+        run: async () => {
+          if (!sink.writable) throw new Error('Kafka is unreachable and the spool is full');
+        },
+      },
+      redis: { required: false, run: () => redis.ping() },
+    }),
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+
   app.addHook('onClose', async () => {
+    // Fastify has stopped accepting and drained in-flight requests by now: flush, then disconnect.
+    sites.stop();
     await sink.close();
     redis.disconnect();
     await pool.close();
@@ -88,5 +152,5 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   });
 
   const url = await app.listen({ port: config.PORT, host: config.HOST });
-  return { app, url, close: () => app.close() };
+  return { app, url, adminToken, close: () => app.close() };
 }

@@ -1,9 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 
-/** A named dependency check: resolves when the dependency answers, rejects otherwise. */
-export type Check = () => Promise<unknown>;
+/** A dependency check: resolves when the dependency can do its job, rejects with why not. */
+export interface Check {
+  run: () => Promise<unknown>;
+  /** A failing required check makes /ready answer 503; others are reported only. */
+  required: boolean;
+}
 
-/** /health says the process is alive; /ready says every dependency answers (503 listing the ones that do not). */
+/**
+ * /health says the process is alive; /ready says whether it should get traffic, with each check's
+ * state. Redis is reported but not required: ingest keeps accepting without it.
+ */
 export const healthRoutes =
   (checks: Record<string, Check>): FastifyPluginAsync =>
   async (app) => {
@@ -12,17 +19,21 @@ export const healthRoutes =
       const results = await Promise.all(
         Object.entries(checks).map(async ([name, check]) => {
           try {
-            await withTimeout(check(), 2000);
-            return [name, 'ok'] as const;
+            await withTimeout(check.run(), 2000);
+            return { name, required: check.required, status: 'ok' };
           } catch (error) {
-            return [name, error instanceof Error ? error.message : String(error)] as const;
+            return {
+              name,
+              required: check.required,
+              status: error instanceof Error ? error.message : String(error),
+            };
           }
         }),
       );
-      const failing = results.filter(([, status]) => status !== 'ok');
+      const ready = results.every((r) => r.status === 'ok' || !r.required);
       return reply
-        .code(failing.length ? 503 : 200)
-        .send({ ready: failing.length === 0, checks: Object.fromEntries(results) });
+        .code(ready ? 200 : 503)
+        .send({ ready, checks: Object.fromEntries(results.map((r) => [r.name, r.status])) });
     });
   };
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig } from '@sightline/core';
-import { DEMO_SITE, streamDemoTraffic } from './demo.js';
+import { DEMO_DOMAIN, ensureDemoSite, streamDemoTraffic } from './demo.js';
 import { startEmbedded } from './embedded.js';
 import { startLocalStack } from './local-stack.js';
 import { PrerequisiteError } from './stack/index.js';
@@ -15,7 +15,7 @@ Starts Sightline in one process: ingest, speed layer and serving on one port, wi
 embedded (chDB) under DATA_DIR, plus a local Kafka and Redis when KAFKA_BROKERS / REDIS_URL are unset.
 
 Options:
-  --demo     also stream generated traffic into the site "${DEMO_SITE}"
+  --demo     also stream generated traffic into the site "${DEMO_DOMAIN}"
   -h, --help show this help
 
 Configuration is read from the environment; the README lists every variable and its default.`;
@@ -57,23 +57,34 @@ async function main(): Promise<void> {
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
   const tomorrow = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
-  const site = values.demo ? DEMO_SITE : 'my-site';
+  const demoSite = values.demo ? await ensureDemoSite(service.url, service.adminToken) : undefined;
+  const site = demoSite ?? 'SITE_ID';
+  const tokenSource = config.ADMIN_TOKEN ? 'ADMIN_TOKEN' : `${config.DATA_DIR}/admin-token`;
   console.log(`
 Sightline is running at ${service.url}
   Kafka ${stack.config.KAFKA_BROKERS} · Redis ${stack.config.REDIS_URL} · ClickHouse ${config.CLICKHOUSE_URL ?? `chDB in ${config.DATA_DIR}/clickhouse`}
-
+  Admin token (from ${tokenSource}): ${service.adminToken}
+${
+  demoSite
+    ? `\nThe demo site ${DEMO_DOMAIN} has site_id ${demoSite}.\n`
+    : `
+Create a site (answers its site_id):
+  curl -X POST ${service.url}/v1/admin/sites -H 'authorization: Bearer ${service.adminToken}' \\
+    -H 'content-type: application/json' -d '{"domain":"my-site.example","timezone":"Europe/Berlin"}'
+`
+}
 Send an event:
   curl -i -X POST ${service.url}/v1/events -H 'content-type: application/json' \\
-    -d '{"site_id":"${site}","name":"pageview","url":"https://${site}.example/pricing"}'
+    -d '{"site_id":"${site}","name":"pageview","url":"https://${demoSite ? DEMO_DOMAIN : 'my-site.example'}/pricing"}'
 
 Read it back (within a few seconds):
   curl '${service.url}/v1/sites/${site}/timeseries?metrics=pageviews,visitors&interval=hour&from=${today}&to=${tomorrow}'
 
-Health: ${service.url}/health · readiness: ${service.url}/ready · stop with Ctrl-C
+Health: ${service.url}/health · readiness: ${service.url}/ready · metrics: ${service.url}/metrics · stop with Ctrl-C
 `);
-  if (values.demo) {
-    console.log(`Streaming demo traffic into the site "${DEMO_SITE}"…`);
-    void streamDemoTraffic(service.url, logger.child({ component: 'demo' }), demo.signal);
+  if (demoSite) {
+    console.log(`Streaming demo traffic into ${DEMO_DOMAIN}…`);
+    void streamDemoTraffic(service.url, demoSite, logger.child({ component: 'demo' }), demo.signal);
   }
 }
 

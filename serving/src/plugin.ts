@@ -1,9 +1,12 @@
-import type { ClickHousePool } from '@sightline/core';
+import type { ClickHousePool, Site } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import { adminRoutes } from './routes/admin.js';
 import { timeseriesRoutes } from './routes/timeseries.js';
 
 export interface ServingDeps {
   pool: ClickHousePool;
+  adminToken: string;
+  onSiteCreated?: (site: Site) => void;
 }
 
 /** Every serving route, for the standalone serving app and for the embedded all-in-one app. */
@@ -11,4 +14,7 @@ export const servingPlugin =
   (deps: ServingDeps): FastifyPluginAsync =>
   async (app) => {
     await app.register(timeseriesRoutes(deps));
+    await app.register(
+      adminRoutes({ ch: deps.pool.client, adminToken: deps.adminToken, onSiteCreated: deps.onSiteCreated }),
+    );
   };

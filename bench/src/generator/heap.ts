@@ -5,11 +5,10 @@ export interface Due {
 }
 
 /**
- * A four-ary min-heap on (at, seq). The generator keeps every open session and pending retry here,
+ * A binary min-heap on (at, seq). The generator keeps every open session and pending retry here,
  * so it yields requests in simulated-time order without sorting the whole run. The keys live in
  * typed arrays beside the items: with hundreds of thousands of open sessions, comparing keys
- * through object pointers missed the cache on every level and halved the generation rate. Four children a node halve the levels, and
- * siblings sit side by side in memory.
+ * through object pointers missed the cache on every level and halved the generation rate.
  */
 export class DueHeap<T extends Due> {
   #items: (T | undefined)[] = [];
@@ -34,7 +33,7 @@ export class DueHeap<T extends Due> {
     const seq = item.seq;
     let index = this.#size++;
     while (index > 0) {
-      const parent = (index - 1) >>> 2;
+      const parent = (index - 1) >>> 1;
       const parentAt = atKeys[parent]!;
       if (parentAt < at || (parentAt === at && seqKeys[parent]! < seq)) break;
       items[index] = items[parent];
@@ -61,15 +60,15 @@ export class DueHeap<T extends Due> {
     if (size === 0) return top;
     let index = 0;
     for (;;) {
-      const first = 4 * index + 1;
-      if (first >= size) break;
-      // The smallest of up to four children.
-      let child = first;
-      const stop = Math.min(first + 4, size);
-      for (let other = first + 1; other < stop; other++) {
-        if (atKeys[other]! < atKeys[child]! || (atKeys[other] === atKeys[child] && seqKeys[other]! < seqKeys[child]!)) {
-          child = other;
-        }
+      let child = 2 * index + 1;
+      if (child >= size) break;
+      const right = child + 1;
+      if (
+        right < size &&
+        (atKeys[right]! < atKeys[child]! ||
+          (atKeys[right] === atKeys[child] && seqKeys[right]! < seqKeys[child]!))
+      ) {
+        child = right;
       }
       const childAt = atKeys[child]!;
       if (at < childAt || (at === childAt && seq < seqKeys[child]!)) break;

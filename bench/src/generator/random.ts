@@ -1,3 +1,5 @@
+import { formatUuidV4 } from './uuid.js';
+
 /**
  * A seeded pseudo-random source. Everything the generator draws comes from here, never from
  * Math.random, so one seed always yields the same traffic.
@@ -17,8 +19,6 @@ export interface Random {
   /** A version 4 UUID built from this source, so event ids are reproducible too. */
   uuid(): string;
 }
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 /**
  * sfc32 seeded through splitmix32: small, fast in V8 (pure 32-bit integer arithmetic) and with no
@@ -66,28 +66,7 @@ export function createRandom(seed: number): Random {
       const w1 = uint32();
       const w2 = uint32();
       const w3 = uint32();
-      return (
-        HEX[w0 >>> 24]! +
-        HEX[(w0 >>> 16) & 0xff]! +
-        HEX[(w0 >>> 8) & 0xff]! +
-        HEX[w0 & 0xff]! +
-        '-' +
-        HEX[w1 >>> 24]! +
-        HEX[(w1 >>> 16) & 0xff]! +
-        '-' +
-        HEX[0x40 | ((w1 >>> 8) & 0x0f)]! +
-        HEX[w1 & 0xff]! +
-        '-' +
-        HEX[0x80 | (w2 >>> 26)]! +
-        HEX[(w2 >>> 16) & 0xff]! +
-        '-' +
-        HEX[(w2 >>> 8) & 0xff]! +
-        HEX[w2 & 0xff]! +
-        HEX[w3 >>> 24]! +
-        HEX[(w3 >>> 16) & 0xff]! +
-        HEX[(w3 >>> 8) & 0xff]! +
-        HEX[w3 & 0xff]!
-      );
+      return formatUuidV4(w0, w1, w2, w3);
     },
   };
 }

@@ -28,6 +28,7 @@ export async function testStack(
     KAFKA_CONSUMER_GROUP: `speed-${unique}`,
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
     ...overrides,
   });
   return { config, cleanup: () => rm(dataDir, { recursive: true, force: true }) };

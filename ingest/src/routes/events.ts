@@ -1,53 +1,51 @@
-import { errorBody, eventInputSchema, invalidEvent, type Logger } from '@sightline/core';
+import { type ErrorBody, errorBody, limits } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
-import { type DurableEventSink, SpoolFullError } from '../durable-sink.js';
-import { clampTimestamp, type RequestFacts, toStoredEvent } from '../enrich.js';
-import type { VisitorSalts } from '../visitor-salt.js';
+import { acceptEvent } from '../accept.js';
+import { checkIpLimit, type IngestDeps, type Refusal, requestFacts, store } from '../deps.js';
 
-export interface EventsRouteDeps {
-  sink: DurableEventSink;
-  salts: VisitorSalts;
-  logger: Logger;
-}
-
-/** POST /v1/events: the native API. Answers 202 only once the event is durable (Kafka or the spool). */
+/**
+ * POST /v1/events: one event, or { events: [...] } with up to 500. Valid items of a batch are
+ * accepted even when others are not; each rejected item is listed with its index and error. The
+ * answer is 202 only once the accepted events are durable (Kafka or the spool).
+ */
 export const eventsRoutes =
-  (deps: EventsRouteDeps): FastifyPluginAsync =>
+  (deps: IngestDeps): FastifyPluginAsync =>
   async (app) => {
-    app.post('/v1/events', { bodyLimit: 64 * 1024 }, async (request, reply) => {
-      const receivedAt = Date.now();
-      const parsed = eventInputSchema.safeParse(request.body);
-      if (!parsed.success) return reply.code(400).send(invalidEvent(parsed.error));
-      const clamped = clampTimestamp(parsed.data.timestamp, receivedAt);
-      if (!clamped.ok) {
-        const message = `timestamp ${clamped.reason}`;
-        return reply
-          .code(400)
-          .send(
-            errorBody('invalid_event', `invalid event: ${message}`, [
-              { path: 'timestamp', message: clamped.reason },
-            ]),
-          );
-      }
-      const facts: RequestFacts = {
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-        country: '',
-        receivedAt,
+    app.post('/v1/events', { bodyLimit: 1024 * 1024 }, async (request, reply) => {
+      const facts = requestFacts(request, deps.countryHeader);
+      const refuse = (r: Refusal) => {
+        if (r.retryAfter) void reply.header('retry-after', String(r.retryAfter));
+        return reply.code(r.status).send(r.body);
       };
-      const event = toStoredEvent(parsed.data, clamped.ts, facts, await deps.salts.forDay(clamped.ts));
-      try {
-        await deps.sink.send([event]);
-      } catch (error) {
-        if (!(error instanceof SpoolFullError))
-          deps.logger.error({ err: error }, 'an event could not be made durable');
-        return reply
-          .code(503)
-          .header('retry-after', '30')
-          .send(
-            errorBody('unavailable', 'events cannot be stored right now; retry later with the same event_id'),
-          );
+      const limited = await checkIpLimit(deps, facts.ip);
+      if (limited) return refuse(limited);
+
+      const body = request.body as unknown;
+      const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
+      const items = isBatch ? (body as { events: unknown }).events : [body];
+      if (!Array.isArray(items) || items.length === 0 || items.length > limits.batch) {
+        deps.metrics.rejected.inc({ reason: 'invalid_batch' });
+        const message = `events must be an array of 1 to ${limits.batch} events`;
+        return reply.code(400).send(errorBody('invalid_batch', message, [{ path: 'events', message }]));
       }
-      return reply.code(202).send({ accepted: 1, event_ids: [event.event_id] });
+
+      const verdicts = await Promise.all(items.map((item) => acceptEvent(item, facts, deps)));
+      const accepted = verdicts.flatMap((v) => (v.ok ? [v.event] : []));
+      const rejected = verdicts.flatMap((v, index) => (v.ok ? [] : [{ index, error: v.error.error }]));
+      for (const r of rejected) deps.metrics.rejected.inc({ reason: r.error.code });
+
+      if (accepted.length === 0) {
+        if (!isBatch)
+          return reply.code(400).send(verdicts[0] && !verdicts[0].ok ? verdicts[0].error : undefined);
+        const body: ErrorBody & { rejected: typeof rejected } = {
+          ...errorBody('invalid_batch', 'no event of the batch was accepted', []),
+          rejected,
+        };
+        return reply.code(400).send(body);
+      }
+      const refusal = await store(deps, accepted);
+      if (refusal) return refuse(refusal);
+      const answer = { accepted: accepted.length, event_ids: accepted.map((e) => e.event_id) };
+      return reply.code(202).send(rejected.length ? { ...answer, rejected } : answer);
     });
   };
