@@ -6,7 +6,7 @@ import {
   createKafka,
   createRedis,
   ensureEventsTopic,
-  httpError,
+  installErrorHandling,
   type Logger,
   loadSites,
 } from '@sightline/core';
@@ -22,7 +22,7 @@ import {
 } from '@sightline/ingest';
 import { servingPlugin } from '@sightline/serving';
 import { applySchema, streamStatus } from '@sightline/speed-layer';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { embeddedAdminToken } from './admin-token.js';
 import { healthRoutes } from './health.js';
@@ -97,17 +97,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     // logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body } = httpError(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.warn({ code: body.error.code, url: request.url }, error.message);
-    return reply.code(status).send(body);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: { code: 'not_found', message: `no route ${request.method} ${request.url}`, details: [] },
-    }),
-  );
+  installErrorHandling(app);
   await app.register(
     ingestPlugin({
       sink,

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Channel, classifyAcquisition } from '../../src/enrichment/referrer.js';
+
+const page = 'https://shop.example/pricing';
+
+// [what, referrer, page URL, expected referrer_source, expected channel]
+const cases: [string, string, string, string, Channel][] = [
+  ['no referrer, no UTM', '', page, '', 'direct'],
+  ['self-referral', 'https://shop.example/', page, '', 'direct'],
+  ['self-referral across www', 'https://www.shop.example/cart', page, '', 'direct'],
+  ['unparsable referrer', 'not a url', page, '', 'direct'],
+  ['non-web referrer', 'about:blank', page, '', 'direct'],
+  ['Google', 'https://www.google.com/', page, 'Google', 'organic_search'],
+  ['Google country domain', 'https://www.google.co.uk/', page, 'Google', 'organic_search'],
+  ['Google ccTLD', 'https://www.google.de/', page, 'Google', 'organic_search'],
+  ['Bing', 'https://www.bing.com/search?q=x', page, 'Bing', 'organic_search'],
+  ['Bing China', 'https://cn.bing.com/', page, 'Bing', 'organic_search'],
+  ['DuckDuckGo', 'https://duckduckgo.com/', page, 'DuckDuckGo', 'organic_search'],
+  ['Yahoo search', 'https://search.yahoo.com/', page, 'Yahoo', 'organic_search'],
+  ['Yahoo country search', 'https://uk.search.yahoo.com/', page, 'Yahoo', 'organic_search'],
+  ['Yandex', 'https://yandex.ru/', page, 'Yandex', 'organic_search'],
+  ['Baidu mobile', 'https://m.baidu.com/', page, 'Baidu', 'organic_search'],
+  ['Ecosia', 'https://www.ecosia.org/', page, 'Ecosia', 'organic_search'],
+  ['Brave Search', 'https://search.brave.com/', page, 'Brave Search', 'organic_search'],
+  ['Startpage', 'https://www.startpage.com/', page, 'Startpage', 'organic_search'],
+  [
+    'Google Docs is not a search',
+    'https://docs.google.com/document/d/1',
+    page,
+    'docs.google.com',
+    'referral',
+  ],
+  ['Yahoo News is not a search', 'https://news.yahoo.com/', page, 'news.yahoo.com', 'referral'],
+  ['Facebook', 'https://www.facebook.com/', page, 'Facebook', 'organic_social'],
+  ['Facebook link shim', 'https://l.facebook.com/l.php?u=x', page, 'Facebook', 'organic_social'],
+  ['Facebook mobile', 'https://m.facebook.com/', page, 'Facebook', 'organic_social'],
+  ['Instagram', 'https://l.instagram.com/', page, 'Instagram', 'organic_social'],
+  ['t.co', 'https://t.co/abc', page, 'Twitter', 'organic_social'],
+  ['x.com', 'https://x.com/', page, 'Twitter', 'organic_social'],
+  ['LinkedIn', 'https://www.linkedin.com/', page, 'LinkedIn', 'organic_social'],
+  ['lnkd.in', 'https://lnkd.in/xyz', page, 'LinkedIn', 'organic_social'],
+  ['Reddit', 'https://old.reddit.com/r/x', page, 'Reddit', 'organic_social'],
+  ['YouTube', 'https://www.youtube.com/', page, 'YouTube', 'organic_social'],
+  ['Pinterest country domain', 'https://www.pinterest.co.uk/', page, 'Pinterest', 'organic_social'],
+  ['TikTok', 'https://www.tiktok.com/', page, 'TikTok', 'organic_social'],
+  ['Gmail web', 'https://mail.google.com/', page, 'Gmail', 'email'],
+  ['Outlook web', 'https://outlook.live.com/', page, 'Outlook', 'email'],
+  ['Gmail Android app', 'android-app://com.google.android.gm/', page, 'Gmail', 'email'],
+  [
+    'Google Android app',
+    'android-app://com.google.android.googlequicksearchbox/https/www.google.com',
+    page,
+    'Google',
+    'organic_search',
+  ],
+  ['unknown Android app', 'android-app://org.example.reader/', page, 'org.example.reader', 'referral'],
+  ['other site', 'https://www.blog.example/post', page, 'blog.example', 'referral'],
+  [
+    'subdomain of the site is another host',
+    'https://docs.shop.example/',
+    page,
+    'docs.shop.example',
+    'referral',
+  ],
+  ['utm_source without referrer', '', `${page}?utm_source=newsletter`, 'newsletter', 'email'],
+  ['utm_source unknown, no medium', '', `${page}?utm_source=partner-x`, 'partner-x', 'other'],
+  ['utm_source known, no medium', '', `${page}?utm_source=facebook`, 'Facebook', 'organic_social'],
+  ['utm email medium', '', `${page}?utm_source=weekly&utm_medium=email`, 'weekly', 'email'],
+  ['utm newsletter medium', '', `${page}?utm_source=acme&utm_medium=Newsletter`, 'acme', 'email'],
+  [
+    'email medium names the mailing, not the webmail',
+    'https://mail.google.com/',
+    `${page}?utm_source=Newsletter&utm_medium=email`,
+    'Newsletter',
+    'email',
+  ],
+  [
+    'cpc from Google',
+    'https://www.google.com/',
+    `${page}?utm_source=google&utm_medium=cpc`,
+    'Google',
+    'paid_search',
+  ],
+  ['cpc tagged, no referrer', '', `${page}?utm_source=google&utm_medium=cpc`, 'Google', 'paid_search'],
+  ['ppc Bing', '', `${page}?utm_source=bing&utm_medium=ppc`, 'Bing', 'paid_search'],
+  [
+    'paid from Facebook',
+    'https://m.facebook.com/',
+    `${page}?utm_source=fb&utm_medium=paid`,
+    'Facebook',
+    'paid_social',
+  ],
+  [
+    'paid_social names itself',
+    '',
+    `${page}?utm_source=partner&utm_medium=paid_social`,
+    'partner',
+    'paid_social',
+  ],
+  [
+    'paid medium wins over source',
+    '',
+    `${page}?utm_source=facebook&utm_medium=paidsearch`,
+    'Facebook',
+    'paid_search',
+  ],
+  ['cpc from an unknown network', '', `${page}?utm_source=taboola&utm_medium=cpc`, 'taboola', 'other'],
+  ['social medium', '', `${page}?utm_source=mastodon&utm_medium=social`, 'mastodon', 'organic_social'],
+  ['organic medium', '', `${page}?utm_source=google&utm_medium=organic`, 'Google', 'organic_search'],
+  ['gclid auto-tagging', 'https://www.google.com/', `${page}?gclid=abc`, 'Google', 'paid_search'],
+  ['msclkid auto-tagging', 'https://www.bing.com/', `${page}?msclkid=abc`, 'Bing', 'paid_search'],
+  [
+    'fbclid is on every Facebook link, not only ads',
+    'https://l.facebook.com/',
+    `${page}?fbclid=x`,
+    'Facebook',
+    'organic_social',
+  ],
+  [
+    'referrer wins over utm_source',
+    'https://news.ycombinator.com/',
+    `${page}?utm_source=hn`,
+    'Hacker News',
+    'organic_social',
+  ],
+  [
+    'self-referral keeps UTM tags',
+    'https://shop.example/',
+    `${page}?utm_source=newsletter`,
+    'newsletter',
+    'email',
+  ],
+  [
+    'unrecognised medium with a referrer',
+    'https://blog.example/',
+    `${page}?utm_medium=banner`,
+    'blog.example',
+    'referral',
+  ],
+  ['unrecognised medium alone', '', `${page}?utm_medium=banner`, '', 'other'],
+];
+
+describe('classifyAcquisition', () => {
+  for (const [what, referrer, url, source, channel] of cases) {
+    it(what, () => {
+      assert.deepEqual(classifyAcquisition(referrer, new URL(url)), { referrer_source: source, channel });
+    });
+  }
+});
