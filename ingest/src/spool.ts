@@ -34,6 +34,7 @@ export class Spool {
   #current: { seq: number; handle: FileHandle; bytes: number } | undefined;
   #pending: PendingAppend[] = [];
   #scheduled = false;
+  #refused = false;
   /** Writes and seals run one after another on this chain, never over each other. */
   #tail: Promise<void> = Promise.resolve();
   readonly #segmentBytes: number;
@@ -63,8 +64,9 @@ export class Spool {
     return this.#bytes;
   }
 
+  /** True once an append did not fit, until a replay frees space. */
   get full(): boolean {
-    return this.#bytes >= this.options.maxBytes;
+    return this.#refused || this.#bytes >= this.options.maxBytes;
   }
 
   /** Writes the events durably; 'full' (nothing written) when the spool reached its size limit. */
@@ -94,8 +96,10 @@ export class Spool {
     const accepted: PendingAppend[] = [];
     let size = 0;
     for (const append of group) {
-      if (this.#bytes + size + append.data.length > this.options.maxBytes) append.resolve('full');
-      else {
+      if (this.#bytes + size + append.data.length > this.options.maxBytes) {
+        this.#refused = true;
+        append.resolve('full');
+      } else {
         accepted.push(append);
         size += append.data.length;
       }
@@ -145,6 +149,7 @@ export class Spool {
       const size = (await stat(file)).size;
       await rm(file);
       this.#bytes -= size;
+      this.#refused = false;
       replayed += events.length;
     }
     return replayed;

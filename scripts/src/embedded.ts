@@ -32,6 +32,8 @@ export interface Embedded {
   /** The address the app listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   adminToken: string;
+  /** The serving connections, for in-process tools and tests. */
+  clickhouse: ClickHousePool;
   close(): Promise<void>;
 }
 
@@ -142,5 +144,5 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   });
 
   const url = await app.listen({ port: config.PORT, host: config.HOST });
-  return { app, url, adminToken, close: () => app.close() };
+  return { app, url, adminToken, clickhouse: pool, close: () => app.close() };
 }

@@ -29,6 +29,9 @@ export async function testStack(
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ADMIN_TOKEN: 'test-admin-token-0123456789',
+    // Tests run in parallel from one address; the rate-limit test turns its own limits on.
+    RATE_LIMIT_IP_PER_MINUTE: '0',
+    RATE_LIMIT_SITE_PER_MINUTE: '0',
     ...overrides,
   });
   return { config, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
