@@ -31,6 +31,8 @@ export const configSchema = z.object({
 
   /** Comma-separated broker list. Unset: the launcher runs a local single-node Kafka. */
   KAFKA_BROKERS: optionalString,
+  /** Port of the local Kafka that `npm start` runs when KAFKA_BROKERS is unset (its controller takes the next one). */
+  LOCAL_KAFKA_PORT: z.coerce.number().int().min(1).max(65534).default(9092),
   /** Broker list as ClickHouse's Kafka engine must reach it; defaults to KAFKA_BROKERS. */
   CLICKHOUSE_KAFKA_BROKERS: optionalString,
   KAFKA_EVENTS_TOPIC: z

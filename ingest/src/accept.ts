@@ -8,6 +8,7 @@ import {
   type StoredEvent,
 } from '@sightline/core';
 import { clampTimestamp, type RequestFacts, toStoredEvent } from './enrich.js';
+import type { Enricher } from './enrichment/index.js';
 import type { SiteCache } from './site-cache.js';
 import type { VisitorSalts } from './visitor-salt.js';
 
@@ -16,6 +17,7 @@ export type Verdict = { ok: true; event: StoredEvent } | { ok: false; error: Err
 export interface AcceptDeps {
   sites: SiteCache;
   salts: VisitorSalts;
+  enricher: Enricher;
 }
 
 /**
@@ -48,7 +50,10 @@ export async function acceptInput(
   }
   const clamped = clampTimestamp(input.timestamp, facts.receivedAt);
   if (!clamped.ok) return reject('timestamp_out_of_range', 'timestamp', `timestamp ${clamped.reason}`);
-  return { ok: true, event: toStoredEvent(input, clamped.ts, facts, await deps.salts.forDay(clamped.ts)) };
+  return {
+    ok: true,
+    event: toStoredEvent(input, clamped.ts, facts, await deps.salts.forDay(clamped.ts), deps.enricher),
+  };
 }
 
 function reject(code: string, path: string, message: string): Verdict {

@@ -22,6 +22,7 @@ export function requestFacts(request: FastifyRequest, countryHeader: string | un
   return {
     ip: request.ip,
     userAgent: request.headers['user-agent'] ?? '',
+    acceptLanguage: request.headers['accept-language'],
     // CDNs use XX / T1 for unknown and Tor; only a real ISO 3166 code is kept.
     country: /^[A-Z]{2}$/.test(country) && country !== 'XX' && country !== 'T1' ? country : '',
     receivedAt: Date.now(),

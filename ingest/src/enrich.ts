@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { type EventInput, limits, type StoredEvent, toClickHouseTime } from '@sightline/core';
+import type { Enricher } from './enrichment/index.js';
 
 /** Bumped whenever a derived column would come out differently for the same raw input. */
 export const ENRICH_VERSION = 1;
@@ -10,6 +11,8 @@ export interface RequestFacts {
   userAgent: string;
   /** From the trusted CDN header, when configured. */
   country: string;
+  /** Kept in `raw`: the bot signals read it, so a rebuild from raw must have it too. */
+  acceptLanguage: string | undefined;
   receivedAt: number;
 }
 
@@ -32,9 +35,25 @@ export function visitorId(salt: Buffer, siteId: string, facts: RequestFacts): st
 
 const utmKeys = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
 
-/** Builds the stored event from a validated body. The timestamp must already be clamped. */
-export function toStoredEvent(input: EventInput, ts: number, facts: RequestFacts, salt: Buffer): StoredEvent {
+/**
+ * Builds the stored event from a validated body: every derived column comes from the body and the
+ * request facts, which `raw` keeps, so a rebuild from raw with this code gives the same row. The
+ * timestamp must already be clamped.
+ */
+export function toStoredEvent(
+  input: EventInput,
+  ts: number,
+  facts: RequestFacts,
+  salt: Buffer,
+  enricher: Enricher,
+): StoredEvent {
   const url = new URL(input.url);
+  const derived = enricher.enrich({
+    userAgent: facts.userAgent,
+    referrer: input.referrer ?? '',
+    pageUrl: url,
+    headers: { 'accept-language': facts.acceptLanguage },
+  });
   const utm = Object.fromEntries(utmKeys.map((key) => [key, url.searchParams.get(key) ?? ''])) as Record<
     (typeof utmKeys)[number],
     string
@@ -53,18 +72,23 @@ export function toStoredEvent(input: EventInput, ts: number, facts: RequestFacts
     revenue_amount: input.revenue ? String(input.revenue.amount) : null,
     revenue_currency: input.revenue?.currency ?? '',
     interactive: input.interactive ?? true,
-    referrer_source: '',
-    channel: '',
+    referrer_source: derived.referrer_source,
+    channel: derived.channel,
     ...utm,
-    browser: '',
-    browser_version: '',
-    os: '',
-    device: '',
+    browser: derived.browser,
+    browser_version: derived.browser_version,
+    os: derived.os,
+    device: derived.device,
     country: facts.country,
-    is_bot: false,
+    is_bot: derived.is_bot,
     visitor_id: visitorId(salt, input.site_id, facts),
     enrich_version: ENRICH_VERSION,
-    raw: JSON.stringify({ body: input, user_agent: facts.userAgent, country: facts.country }),
+    raw: JSON.stringify({
+      body: input,
+      user_agent: facts.userAgent,
+      country: facts.country,
+      accept_language: facts.acceptLanguage ?? null,
+    }),
   };
 }
 

@@ -3,9 +3,11 @@ import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafka
 
 export interface KafkaSinkOptions {
   topic: string;
-  /** How long the first event of a batch waits for company before the batch goes out. */
+  /** Producers working in parallel, each with one request in flight. */
+  producers?: number;
+  /** How long the first waiting event waits for company while a producer is free. */
   lingerMs?: number;
-  /** A batch goes out as soon as it holds this many events. */
+  /** Most events in one produce request. */
   maxBatch?: number;
 }
 
@@ -16,16 +18,19 @@ interface Waiting {
 }
 
 /**
- * kafkajs idempotent producer with acks=all: a retry never duplicates a message inside Kafka, and an
- * acknowledged event is on every in-sync replica. Keyed by site, so one site's events keep their
- * order within a partition.
+ * Idempotent kafkajs producers with acks=all: a retry never duplicates a message inside Kafka, and an
+ * acknowledged event is on every in-sync replica. Keyed by site, so one site's events from one
+ * producer keep their order within a partition.
  *
- * kafkajs has no linger setting, so concurrent requests are gathered here: the first event waits up
- * to lingerMs (or until maxBatch events are waiting) and the whole group goes out in one request;
- * each caller's promise settles with its group's acknowledgement.
+ * kafkajs has no linger setting and an idempotent producer keeps one request in flight, so one
+ * producer tops out near (batch size / round trip). Concurrent requests are therefore gathered here
+ * and spread over a few producers: a free producer takes everything waiting (after lingerMs, or at
+ * once when maxBatch events wait); while all are busy, arrivals pile up into the next, larger batch.
+ * Each caller's promise settles with its batch's acknowledgement.
  */
 export class KafkaEventSink {
-  readonly #producer: Producer;
+  readonly #free: Producer[];
+  readonly #all: Producer[];
   readonly #topic: string;
   readonly #lingerMs: number;
   readonly #maxBatch: number;
@@ -34,26 +39,29 @@ export class KafkaEventSink {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
 
-  private constructor(producer: Producer, options: KafkaSinkOptions) {
-    this.#producer = producer;
+  private constructor(producers: Producer[], options: KafkaSinkOptions) {
+    this.#all = producers;
+    this.#free = [...producers];
     this.#topic = options.topic;
-    this.#lingerMs = options.lingerMs ?? 5;
-    this.#maxBatch = options.maxBatch ?? 2000;
+    this.#lingerMs = options.lingerMs ?? 2;
+    this.#maxBatch = options.maxBatch ?? 5000;
   }
 
   static async connect(kafka: Kafka, options: KafkaSinkOptions): Promise<KafkaEventSink> {
-    // Retries stay bounded (kafkajs warns that this weakens exactly-once): a request must not hang
-    // while Kafka is away. The durable sink spools what Kafka did not take in time, and a message
-    // that went out twice carries the same event_id, which the batch layer deduplicates.
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
-    await producer.connect();
-    return new KafkaEventSink(producer, options);
+    const producers = Array.from({ length: options.producers ?? 4 }, () =>
+      // Retries stay bounded (kafkajs warns that this weakens exactly-once): a request must not hang
+      // while Kafka is away. The durable sink spools what Kafka did not take in time, and a message
+      // that went out twice carries the same event_id, which the batch layer deduplicates.
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      }),
+    );
+    await Promise.all(producers.map((p) => p.connect()));
+    return new KafkaEventSink(producers, options);
   }
 
   /** Resolves once Kafka acknowledged every event (acks=all); rejects otherwise. */
@@ -61,14 +69,18 @@ export class KafkaEventSink {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ events, resolve, reject });
       this.#waitingEvents += events.length;
-      if (this.#waitingEvents >= this.#maxBatch) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#lingerMs);
+      if (this.#waitingEvents >= this.#maxBatch) this.#drain();
+      else this.#timer ??= setTimeout(() => this.#drain(), this.#lingerMs);
     });
   }
 
-  /** Sends events straight away, without lingering: for the spool's replay. */
+  /** Sends events straight away on the first producer: for the spool's replay. */
   async sendNow(events: StoredEvent[]): Promise<void> {
-    await this.#producer.send({
+    await this.#produce(this.#all[0]!, events);
+  }
+
+  #produce(producer: Producer, events: StoredEvent[]): Promise<unknown> {
+    return producer.send({
       topic: this.#topic,
       acks: -1,
       compression: CompressionTypes.GZIP,
@@ -76,29 +88,48 @@ export class KafkaEventSink {
     });
   }
 
-  #flush(): void {
+  #drain(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const group = this.#waiting;
-    this.#waiting = [];
-    this.#waitingEvents = 0;
-    if (group.length === 0) return;
-    const sent = this.sendNow(group.flatMap((w) => w.events)).then(
-      () => {
-        for (const w of group) w.resolve();
-      },
-      (error: unknown) => {
-        for (const w of group) w.reject(error);
-      },
-    );
-    this.#inFlight.add(sent);
-    void sent.finally(() => this.#inFlight.delete(sent));
+    while (this.#waiting.length && this.#free.length) {
+      const producer = this.#free.pop()!;
+      const group: Waiting[] = [];
+      let size = 0;
+      while (
+        this.#waiting.length &&
+        (size === 0 || size + this.#waiting[0]!.events.length <= this.#maxBatch)
+      ) {
+        const next = this.#waiting.shift()!;
+        group.push(next);
+        size += next.events.length;
+      }
+      this.#waitingEvents -= size;
+      const sent = this.#produce(
+        producer,
+        group.flatMap((w) => w.events),
+      ).then(
+        () => {
+          for (const w of group) w.resolve();
+        },
+        (error: unknown) => {
+          for (const w of group) w.reject(error);
+        },
+      );
+      this.#inFlight.add(sent);
+      void sent.finally(() => {
+        this.#inFlight.delete(sent);
+        this.#free.push(producer);
+        if (this.#waiting.length) this.#drain();
+      });
+    }
   }
 
   /** Sends what is waiting, waits for every request in flight, then disconnects. */
   async close(): Promise<void> {
-    this.#flush();
-    await Promise.allSettled(this.#inFlight);
-    await this.#producer.disconnect();
+    while (this.#waiting.length || this.#inFlight.size) {
+      this.#drain();
+      await Promise.allSettled(this.#inFlight);
+    }
+    await Promise.all(this.#all.map((p) => p.disconnect()));
   }
 }

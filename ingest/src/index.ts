@@ -2,6 +2,7 @@ export * from './accept.js';
 export * from './deps.js';
 export * from './durable-sink.js';
 export * from './enrich.js';
+export * from './enrichment/index.js';
 export * from './event-producer.js';
 export * from './metrics.js';
 export * from './plugin.js';

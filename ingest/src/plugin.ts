@@ -4,6 +4,7 @@ import type { IngestDeps } from './deps.js';
 import { eventsRoutes } from './routes/events.js';
 import { pixelRoutes } from './routes/pixel.js';
 import { plausibleRoutes } from './routes/plausible.js';
+import { trackerRoutes } from './routes/tracker.js';
 
 export type { IngestDeps };
 
@@ -13,7 +14,13 @@ export const ingestPlugin =
   async (app) => {
     // Browsers post from the merchant's pages, any origin; a site restricts where events may come
     // from with allowed_hostnames, checked against the event's page URL.
-    await app.register(cors, { origin: true, methods: ['GET', 'POST'], maxAge: 86_400 });
+    await app.register(cors, {
+      origin: true,
+      methods: ['GET', 'POST'],
+      maxAge: 86_400,
+      // Browsers hide other headers of a cross-origin answer; the tracker's backoff reads this one.
+      exposedHeaders: ['Retry-After'],
+    });
     // navigator.sendBeacon and no-preflight fetches send JSON as text/plain (Plausible's tracker too).
     app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
       try {
@@ -29,4 +36,5 @@ export const ingestPlugin =
     await app.register(eventsRoutes(deps));
     await app.register(plausibleRoutes(deps));
     await app.register(pixelRoutes(deps));
+    await app.register(trackerRoutes);
   };

@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { DurableEventSink } from '../src/durable-sink.js';
+import { createEnricher } from '../src/enrichment/index.js';
 import { KafkaEventSink } from '../src/event-producer.js';
 import { createIngestMetrics } from '../src/metrics.js';
 import { ingestPlugin } from '../src/plugin.js';
@@ -71,6 +72,7 @@ export async function ingestHarness(
     ingestPlugin({
       sink,
       salts: new VisitorSalts(redis, logger),
+      enricher: createEnricher(),
       sites: siteCache,
       // Keys of their own per run, so limits counted in Redis by earlier runs never leak in.
       limits: new RateLimits(redis, {

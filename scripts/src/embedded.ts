@@ -11,6 +11,7 @@ import {
   loadSites,
 } from '@sightline/core';
 import {
+  createEnricher,
   createIngestMetrics,
   DurableEventSink,
   ingestPlugin,
@@ -104,6 +105,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     ingestPlugin({
       sink,
       salts: new VisitorSalts(redis, ingestLogger),
+      enricher: createEnricher(),
       sites,
       limits: new RateLimits(redis, {
         ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,

@@ -33,7 +33,11 @@ async function main(): Promise<void> {
   const progress = (line: string) => console.log(`  ${line}`);
 
   console.log('Starting Sightline (embedded mode)…');
-  const stack = await startLocalStack(config, logger, { progress });
+  const stack = await startLocalStack(config, logger, {
+    progress,
+    kafkaPort: config.LOCAL_KAFKA_PORT,
+    controllerPort: config.LOCAL_KAFKA_PORT + 1,
+  });
   progress('applying migrations and starting the roles…');
   const service = await startEmbedded(stack.config, logger).catch(async (error: unknown) => {
     await stack.stop();

@@ -1,1 +1,2 @@
 export * from './node-client.js';
+export * from './tracker/index.js';

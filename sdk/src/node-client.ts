@@ -21,6 +21,14 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/** The visitor's request facts, forwarded so the event is attributed to the visitor, not to your server. */
+export interface Visitor {
+  /** The visitor's User-Agent header; without it the event carries the server's and counts as a bot. */
+  userAgent?: string;
+  /** The visitor's IP address (sent as X-Forwarded-For; used for the visitor id, never stored). */
+  ip?: string;
+}
+
 export type TrackResult =
   | { ok: true; eventId: string }
   | { ok: false; eventId: string; status: number; error: { code: string; message: string } };
@@ -34,7 +42,7 @@ export function createSightlineClient(options: ClientOptions) {
   const attempts = options.attempts ?? 4;
   const doFetch = options.fetch ?? fetch;
   return {
-    async track(event: TrackEvent): Promise<TrackResult> {
+    async track(event: TrackEvent, visitor: Visitor = {}): Promise<TrackResult> {
       const body = { ...event, event_id: event.event_id ?? randomUUID() };
       let last: TrackResult = {
         ok: false,
@@ -47,7 +55,11 @@ export function createSightlineClient(options: ClientOptions) {
         try {
           const response = await doFetch(`${options.endpoint}/v1/events`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: {
+              'content-type': 'application/json',
+              ...(visitor.userAgent ? { 'user-agent': visitor.userAgent } : {}),
+              ...(visitor.ip ? { 'x-forwarded-for': visitor.ip } : {}),
+            },
             body: JSON.stringify(body),
           });
           if (response.ok) return { ok: true, eventId: body.event_id };

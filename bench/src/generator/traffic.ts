@@ -116,9 +116,8 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
     }
     // Sessions are never scheduled at or past the end, and retries are clamped before it.
     if (due === undefined) return;
-    heap.pop();
-
     if (due.retry) {
+      heap.pop();
       yield due.retry;
       continue;
     }
@@ -141,23 +140,27 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       sessionId: session.id,
     };
 
+    let retry: Scheduled | null = null;
     if (random.chance(plan.retryChance)) {
       // Clamped so that every retry of the run is yielded within it.
       const retryAt = Math.min(end - 1, at + retryDelay(random));
-      const retry: GeneratedRequest = {
+      const repeated: GeneratedRequest = {
         ...request,
         body: copyBody(body),
         kind: 'duplicate',
         sentAt: retryAt,
       };
-      heap.push({ at: retryAt, seq: seq++, session: null, retry });
+      retry = { at: retryAt, seq: seq++, session: null, retry: repeated };
     }
     const following = steps.nextDue(session, at);
     if (following !== null && following < end) {
       due.at = following;
       due.seq = seq++;
-      heap.push(due);
+      heap.replaceTop(due);
+    } else {
+      heap.pop();
     }
+    if (retry) heap.push(retry);
     yield request;
   }
 }

@@ -1,3 +1,4 @@
+/// <reference path="./ua-parser-js.d.ts" />
 import { UAParser } from 'ua-parser-js';
 import { userAgentLooksAutomated } from './bot-signals.js';
 import { LruCache } from './lru-cache.js';

@@ -1,5 +1,5 @@
-// The browser tracker, served minified as GET /t.js. Plain ES2017 with no imports: it is shipped
-// as is, so everything here counts against the 2 KB (gzipped) budget that test/tracker enforces.
+// The browser tracker, served minified (and lowered to ES2017) as GET /t.js. Plain browser JS with
+// no imports: everything here counts against the 2 KB gzipped budget that test/tracker enforces.
 //
 //   <script defer src="https://collector.example/t.js" data-site="SITE_ID"></script>
 //
@@ -12,7 +12,7 @@
   const loc = location;
   const script = d.currentScript;
   // Loaded twice (a tag manager and the page both add it): the first copy already counts.
-  if (!script || (w.sightline && w.sightline.sl)) return;
+  if (!script || w.sightline?.sl) return;
 
   const data = (name) => script.getAttribute(`data-${name}`);
   const site = data('site');
@@ -26,8 +26,8 @@
       : /\.(pdf|xlsx?|docx?|pptx?|od[tsp]|csv|txt|rtf|epub|zip|rar|7z|gz|tgz|bz2|xz|dmg|pkg|exe|msi|apk|iso|mp[34]|m4a|wav|avi|mov|mkv|wmv)$/i;
   const local = /^(localhost|127(\.\d+){3}|\[::1\])$/.test(loc.hostname) || loc.protocol === 'file:';
   const skip = !site || (local && data('allow-local') == null);
-  // Retries waiting for their timer, keyed by body so that page exit can hand them to sendBeacon.
-  const pending = new Set();
+  // Retries waiting for their timer: body → whether the collector refused it (5xx, 429).
+  const pending = new Map();
   let exiting = false;
   let lastPath;
 
@@ -43,26 +43,41 @@
   // crypto.randomUUID exists only in secure contexts; plain-http sites get the same v4 layout.
   const uuid = () => {
     const c = w.crypto;
-    if (c && c.randomUUID) return c.randomUUID();
+    if (c?.randomUUID) return c.randomUUID();
     return '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (x) =>
-      (x ^ ((c ? c.getRandomValues(new Uint8Array(1))[0] : Math.random() * 256) & (15 >> (x / 4)))).toString(16),
+      (x ^ ((c ? c.getRandomValues(new Uint8Array(1))[0] : Math.random() * 256) & (15 >> (x / 4)))).toString(
+        16,
+      ),
     );
   };
 
   // A hidden page may be frozen or discarded at any moment, and only a beacon is sure to leave.
-  const beacon = (body) => nav.sendBeacon && nav.sendBeacon(endpoint, body);
+  const beacon = (body) => nav.sendBeacon?.(endpoint, body);
+
+  // Sent from an exit handler, possibly one the page registered before ours (at the window they
+  // run in registration order, capture or not): window.event says so.
+  const leaving = () =>
+    exiting || d.visibilityState === 'hidden' || /^(pagehide|unload|beforeunload)$/.test(w.event?.type);
 
   // `text/plain` keeps this a simple CORS request: no preflight, and sendBeacon may send it too.
   const send = (body, attempt) => {
-    if ((exiting || d.visibilityState === 'hidden') && beacon(body)) return;
-    const retry = () => {
+    if (leaving() && beacon(body)) return;
+    const retry = (refused) => {
       if (attempt > 2) return;
-      pending.add(body);
-      setTimeout(() => pending.delete(body) && send(body, attempt + 1), 500 * 2 ** attempt * (1 + Math.random()));
+      pending.set(body, refused);
+      setTimeout(
+        () => pending.delete(body) && send(body, attempt + 1),
+        500 * 2 ** attempt * (1 + Math.random()),
+      );
     };
-    fetch(endpoint, { method: 'POST', body, keepalive: true, headers: { 'content-type': 'text/plain' } }).then(
-      (r) => (r.status > 499 || r.status === 429) && retry(),
-      retry,
+    fetch(endpoint, {
+      method: 'POST',
+      body,
+      keepalive: true,
+      headers: { 'content-type': 'text/plain' },
+    }).then(
+      (r) => (r.status > 499 || r.status === 429) && retry(true),
+      () => retry(false),
     );
   };
 
@@ -95,7 +110,7 @@
 
   const onClick = (e) => {
     if (e.type === 'auxclick' && e.button !== 1) return; // middle click opens links too
-    const a = e.target.closest && e.target.closest('a[href]');
+    const a = e.target.closest?.('a[href]');
     if (!a || !/^https?:$/.test(a.protocol)) return;
     const props = { props: { url: a.href } };
     if (downloads != null && (a.hasAttribute('download') || extensions.test(a.pathname))) {
@@ -106,34 +121,34 @@
   };
 
   const onHide = () => {
-    if (!exiting && d.visibilityState !== 'hidden') return;
-    for (const body of pending) beacon(body);
-    pending.clear();
+    if (!leaving()) return;
+    // Only what the collector refused: a fetch that failed without an answer may be a keepalive
+    // request that the page's teardown cut off on this side only, and is still being delivered.
+    for (const [body, refused] of pending) {
+      if (refused) {
+        pending.delete(body);
+        beacon(body);
+      }
+    }
   };
 
   const start = () => {
     const h = history;
     for (const k of ['pushState', 'replaceState']) {
       const original = h[k];
-      h[k] = function () {
-        const result = original.apply(this, arguments);
+      h[k] = function (...args) {
+        const result = original.apply(this, args);
         pageview();
         return result;
       };
     }
-    const on = (type, fn, capture) => w.addEventListener(type, fn, capture);
+    const on = (type, fn) => w.addEventListener(type, fn);
     on('popstate', pageview);
     if (hashRouting) on('hashchange', pageview);
-    // Capture: at the window, capturing listeners run before the page's own pagehide handlers,
-    // so an event the page sends from its handler already goes out as a beacon.
-    on(
-      'pagehide',
-      () => {
-        exiting = true;
-        onHide();
-      },
-      true,
-    );
+    on('pagehide', () => {
+      exiting = true;
+      onHide();
+    });
     on('pageshow', (e) => {
       exiting = false;
       if (e.persisted) {
@@ -141,13 +156,13 @@
         pageview();
       }
     });
-    d.addEventListener('visibilitychange', onHide, true);
+    d.addEventListener('visibilitychange', onHide);
     if (outbound || downloads != null) {
       d.addEventListener('click', onClick, true);
       d.addEventListener('auxclick', onClick, true);
     }
 
-    const queued = (w.sightline && w.sightline.q) || [];
+    const queued = w.sightline?.q || [];
     w.sightline = track;
     track.sl = 1;
     pageview();

@@ -1,0 +1,4 @@
+import { pino } from 'pino';
+export function createLogger(config, name = 'sightline') {
+  return pino({ name, level: config.LOG_LEVEL });
+}
