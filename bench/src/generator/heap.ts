@@ -4,6 +4,11 @@ export interface Due {
   seq: number;
 }
 
+/** Whether `a` comes before `b`, for choosing between the tops of two heaps. */
+export function isBefore(a: Due, b: Due): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
 /**
  * A binary min-heap on (at, seq). The generator keeps every open session and pending retry here,
  * so it yields requests in simulated-time order without sorting the whole run. The keys live in

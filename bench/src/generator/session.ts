@@ -1,5 +1,6 @@
 import type { EventInput } from '@sightline/core';
 import { type CustomEventRule, scrollDepths, signupPlans } from './catalog.js';
+import type { Due } from './heap.js';
 import { type Random, weightedPick } from './random.js';
 import type { Page, Product, SiteModel } from './site-model.js';
 import type { Visitor } from './visitors.js';
@@ -18,7 +19,8 @@ const BOT_GAP_MS: readonly [number, number] = [1 * SECOND, 10 * SECOND];
 /** A custom event follows its pageview (or the previous custom event) after this delay. */
 const CUSTOM_EVENT_DELAY_MS: readonly [number, number] = [500, 15 * SECOND];
 
-export interface Session {
+/** An open session; it sits in the generator's heap, due when it sends its next event. */
+export interface Session extends Due {
   id: number;
   site: SiteModel;
   visitor: Visitor;
@@ -31,8 +33,12 @@ export interface Session {
   /** Query string of the landing URL (UTM tags), used on the first pageview only. */
   landingQuery: string;
   page: Page | null;
-  /** Custom events still to follow the current pageview. */
-  pending: CustomEventRule[];
+  /**
+   * Custom events still to follow the current pageview, as bits over `page.rules` (lowest first).
+   * A bit mask rather than an array: with hundreds of thousands of open sessions, an array each
+   * meant as many small allocations for the garbage collector to move.
+   */
+  pending: number;
   /** Whether another pageview follows the current one. */
   goesOn: boolean;
   cart: Product | null;
@@ -101,8 +107,12 @@ export function createSessionSteps(random: Random): SessionSteps {
 
   return {
     nextEvent(session, event_id, timestamp) {
-      const rule = session.pending.shift();
-      if (rule) return customEvent(session, rule, event_id, timestamp);
+      if (session.pending !== 0) {
+        const lowest = session.pending & -session.pending;
+        session.pending ^= lowest;
+        const rule = session.page!.rules[31 - Math.clz32(lowest)]!;
+        return customEvent(session, rule, event_id, timestamp);
+      }
 
       const page = session.site.pickPage(random);
       session.page = page;
@@ -112,8 +122,8 @@ export function createSessionSteps(random: Random): SessionSteps {
       session.pageviews++;
       session.goesOn = random.chance(CONTINUE_CHANCE);
       if (!session.visitor.isBot) {
-        for (const candidate of page.rules) {
-          if (random.chance(candidate.probability)) session.pending.push(candidate);
+        for (let i = 0; i < page.rules.length; i++) {
+          if (random.chance(page.rules[i]!.probability)) session.pending |= 1 << i;
         }
       }
       const site_id = session.site.id;
@@ -121,7 +131,7 @@ export function createSessionSteps(random: Random): SessionSteps {
     },
 
     nextDue(session, at) {
-      if (session.pending.length > 0) {
+      if (session.pending !== 0) {
         return at + random.int(CUSTOM_EVENT_DELAY_MS[0], CUSTOM_EVENT_DELAY_MS[1]);
       }
       if (!session.goesOn) return null;

@@ -1,7 +1,7 @@
 import type { EventInput } from '@sightline/core';
 import { entrySources } from './catalog.js';
 import { dailyShare } from './daily-cycle.js';
-import { type Due, DueHeap } from './heap.js';
+import { type Due, DueHeap, isBefore } from './heap.js';
 import { resolveOptions } from './options.js';
 import { createRandom, type Random, weightedPick } from './random.js';
 import { createSessionSteps, type Session } from './session.js';
@@ -16,10 +16,9 @@ const LATE_MS: readonly [number, number] = [1 * HOUR, 48 * HOUR];
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_STEP = 5;
 
-/** An open session's next event or a scheduled retry, whichever the heap holds. */
-interface Scheduled extends Due {
-  session: Session | null;
-  retry: GeneratedRequest | null;
+/** A client retry waiting to be sent. */
+interface PendingRetry extends Due {
+  request: GeneratedRequest;
 }
 
 /**
@@ -44,7 +43,10 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
 
   const start = config.start;
   const end = start + config.durationMs;
-  const heap = new DueHeap<Scheduled>();
+  // Open sessions and pending retries wait in two heaps sharing one `seq` counter, so that the
+  // tops compare as one queue would; sessions are the heap items themselves (no wrapper to chase).
+  const sessions = new DueHeap<Session>();
+  const retries = new DueHeap<PendingRetry>();
   let seq = 0;
   let sessionCount = 0;
 
@@ -61,6 +63,8 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       }
     }
     const session: Session = {
+      at,
+      seq: seq++,
       id: ++sessionCount,
       site: plan.sites[siteIndex]!.model,
       visitor,
@@ -70,11 +74,11 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       nextReferrer: referrer,
       landingQuery,
       page: null,
-      pending: [],
+      pending: 0,
       goesOn: false,
       cart: null,
     };
-    heap.push({ at, seq: seq++, session, retry: null });
+    sessions.push(session);
     return session;
   };
 
@@ -107,23 +111,27 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
 
   let arrival = nextArrival();
   for (;;) {
-    const due = heap.peek();
-    if (arrival !== Number.POSITIVE_INFINITY && (due === undefined || arrival < due.at)) {
+    const session = sessions.peek();
+    const retry = retries.peek();
+    if (
+      arrival !== Number.POSITIVE_INFINITY &&
+      (session === undefined || arrival < session.at) &&
+      (retry === undefined || arrival < retry.at)
+    ) {
       const siteIndex = plan.pickSite(random);
       openSession(arrival, siteIndex, random.chance(plan.sites[siteIndex]!.botSessionChance));
       arrival = nextArrival();
       continue;
     }
-    // Sessions are never scheduled at or past the end, and retries are clamped before it.
-    if (due === undefined) return;
-    if (due.retry) {
-      heap.pop();
-      yield due.retry;
+    if (retry !== undefined && (session === undefined || isBefore(retry, session))) {
+      retries.pop();
+      yield retry.request;
       continue;
     }
+    // Sessions are never scheduled at or past the end, and retries are clamped before it.
+    if (session === undefined) return;
 
-    const session = due.session!;
-    const at = due.at;
+    const at = session.at;
     const late = random.chance(plan.lateChance);
     // Clamped at 0 only so that a run starting near 1970 still yields valid bodies.
     const timestamp = late ? Math.max(0, at - random.int(LATE_MS[0], LATE_MS[1])) : at;
@@ -140,7 +148,7 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       sessionId: session.id,
     };
 
-    let retry: Scheduled | null = null;
+    let pendingRetry: PendingRetry | null = null;
     if (random.chance(plan.retryChance)) {
       // Clamped so that every retry of the run is yielded within it.
       const retryAt = Math.min(end - 1, at + retryDelay(random));
@@ -150,17 +158,17 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
         kind: 'duplicate',
         sentAt: retryAt,
       };
-      retry = { at: retryAt, seq: seq++, session: null, retry: repeated };
+      pendingRetry = { at: retryAt, seq: seq++, request: repeated };
     }
     const following = steps.nextDue(session, at);
     if (following !== null && following < end) {
-      due.at = following;
-      due.seq = seq++;
-      heap.replaceTop(due);
+      session.at = following;
+      session.seq = seq++;
+      sessions.replaceTop(session);
     } else {
-      heap.pop();
+      sessions.pop();
     }
-    if (retry) heap.push(retry);
+    if (pendingRetry) retries.push(pendingRetry);
     yield request;
   }
 }
