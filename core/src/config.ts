@@ -69,6 +69,18 @@ export const configSchema = z.object({
   /** Bearer token of the admin endpoints (sites, keys). Unset: `npm start` makes one and keeps it in DATA_DIR/admin-token. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
+  /** Cron pattern (UTC) of the batch layer's planning run; a few minutes after each hour. */
+  BATCH_SCHEDULE: z.string().default('5 * * * *'),
+  /** Hours back in which the batch re-commits hours that received late events since their commit. */
+  BATCH_LATE_WINDOW_HOURS: z.coerce.number().int().min(0).max(72).default(6),
+  /** Hours recomputed at once (each one scans its hour of events_raw). */
+  BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** BullMQ queue of the batch layer; tests and side-by-side installs use their own. */
+  BATCH_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, underscore, dash')
+    .default('sightline-batch'),
+
   /** redis://host:port/db. Unset: a local redis-server on 127.0.0.1:6379 (started when none answers). */
   REDIS_URL: optionalString.pipe(
     z.url({ error: 'must be a redis:// URL such as redis://127.0.0.1:6379' }).optional(),

@@ -1,7 +1,7 @@
 import type { EventInput } from '@sightline/core';
 import { entrySources } from './catalog.js';
 import { dailyShare } from './daily-cycle.js';
-import { type Due, DueHeap, isBefore } from './heap.js';
+import { type Due, DueHeap } from './heap.js';
 import { resolveOptions } from './options.js';
 import { createRandom, type Random, weightedPick } from './random.js';
 import { createSessionSteps, type Session } from './session.js';
@@ -43,11 +43,10 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
 
   const start = config.start;
   const end = start + config.durationMs;
-  // Open sessions and pending retries wait in two heaps sharing one `seq` counter, so that the
-  // tops compare as one queue would; sessions are the heap items themselves (no wrapper to chase).
+  // Open sessions and pending retries wait in two heaps; sessions are the heap items themselves,
+  // with no wrapper object to chase.
   const sessions = new DueHeap<Session>();
   const retries = new DueHeap<PendingRetry>();
-  let seq = 0;
   let sessionCount = 0;
 
   const openSession = (at: number, siteIndex: number, isBot: boolean): Session => {
@@ -64,7 +63,6 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
     }
     const session: Session = {
       at,
-      seq: seq++,
       id: ++sessionCount,
       site: plan.sites[siteIndex]!.model,
       visitor,
@@ -123,7 +121,7 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       arrival = nextArrival();
       continue;
     }
-    if (retry !== undefined && (session === undefined || isBefore(retry, session))) {
+    if (retry !== undefined && (session === undefined || retry.at <= session.at)) {
       retries.pop();
       yield retry.request;
       continue;
@@ -158,12 +156,11 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
         kind: 'duplicate',
         sentAt: retryAt,
       };
-      pendingRetry = { at: retryAt, seq: seq++, request: repeated };
+      pendingRetry = { at: retryAt, request: repeated };
     }
     const following = steps.nextDue(session, at);
     if (following !== null && following < end) {
       session.at = following;
-      session.seq = seq++;
       sessions.replaceTop(session);
     } else {
       sessions.pop();

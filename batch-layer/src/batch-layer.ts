@@ -1,0 +1,151 @@
+import type { ClickHouseClient, Config, Logger, Redis } from '@sightline/core';
+import { type Job, Queue, Worker } from 'bullmq';
+import { z } from 'zod';
+import { LOGIC_VERSION, recomputeHour } from './recompute-hour.js';
+import { floorHour, HOUR_MS, hoursToRecompute, readWatermark } from './watermark.js';
+
+const reasons = ['scheduled', 'late_events', 'reprocess'] as const;
+type Reason = (typeof reasons)[number];
+
+export const batchJobSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('plan') }),
+  z.strictObject({ type: z.literal('recompute'), hour: z.iso.datetime(), reason: z.enum(reasons) }),
+]);
+export type BatchJob = z.infer<typeof batchJobSchema>;
+
+/**
+ * Job schedulers, declared as data and reconciled at start: missing ones are created, changed ones
+ * updated (upsertJobScheduler), and ones no longer declared removed. BullMQ does not replay runs
+ * missed while the service was down, which is why each plan run enqueues every hour not yet
+ * committed: the watermark catches up by itself.
+ */
+function schedulers(config: Config) {
+  return [{ id: 'hourly-plan', pattern: config.BATCH_SCHEDULE, data: { type: 'plan' } satisfies BatchJob }];
+}
+
+export interface BatchStatus {
+  watermark: string | null;
+  logic_version: number;
+  jobs: Record<string, number>;
+  last_runs: {
+    hour: string;
+    status: string;
+    reason: string;
+    input_rows: number;
+    output_rows: number;
+    duration_ms: number;
+    error: string;
+  }[];
+}
+
+/** The batch layer: one BullMQ queue, its scheduler, and a worker that plans and recomputes hours. */
+export class BatchLayer {
+  private constructor(
+    private readonly queue: Queue,
+    private readonly worker: Worker,
+    private readonly ch: ClickHouseClient,
+  ) {}
+
+  static async start(deps: {
+    config: Config;
+    ch: ClickHouseClient;
+    redis: Redis;
+    logger: Logger;
+  }): Promise<BatchLayer> {
+    const { config, ch, redis, logger } = deps;
+    const connection = redis;
+    const queue = new Queue(config.BATCH_QUEUE, {
+      connection,
+      defaultJobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 5000 },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      },
+    });
+    const declared = schedulers(config);
+    for (const s of declared) {
+      await queue.upsertJobScheduler(
+        s.id,
+        { pattern: s.pattern, tz: 'UTC' },
+        { name: s.data.type, data: s.data },
+      );
+    }
+    for (const existing of await queue.getJobSchedulers()) {
+      if (existing.key && !declared.some((s) => s.id === existing.key))
+        await queue.removeJobScheduler(existing.key);
+    }
+
+    const worker = new Worker(
+      config.BATCH_QUEUE,
+      async (job: Job) => {
+        const data = batchJobSchema.parse(job.data);
+        if (data.type === 'plan') {
+          const hours = await hoursToRecompute(ch, Date.now(), config.BATCH_LATE_WINDOW_HOURS);
+          await enqueue(
+            queue,
+            hours.map((h) => ({ hour: h.hour, reason: h.reason })),
+          );
+          if (hours.length) logger.info({ hours: hours.length }, 'batch plan: hours enqueued');
+          return { enqueued: hours.length };
+        }
+        const result = await recomputeHour(ch, new Date(data.hour), { reason: data.reason });
+        logger.info(result, 'batch hour committed');
+        return result;
+      },
+      // A recompute runs for seconds; the lock is renewed while it runs, and a worker that died
+      // mid-job has its job picked up again once the lock expires (stalled-job recovery).
+      { connection: redis.duplicate(), concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
+    );
+    worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
+    await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
+    return new BatchLayer(queue, worker, ch);
+  }
+
+  /** Enqueues every hour of [from, to) for recompute; the same hour waiting twice is one job. */
+  async reprocess(from: Date, to: Date): Promise<number> {
+    const hours: { hour: Date; reason: Reason }[] = [];
+    for (let h = floorHour(from.getTime()); h < to.getTime(); h += HOUR_MS) {
+      hours.push({ hour: new Date(h), reason: 'reprocess' });
+    }
+    await enqueue(this.queue, hours);
+    return hours.length;
+  }
+
+  async status(): Promise<BatchStatus> {
+    const [watermark, jobs, runs] = await Promise.all([
+      readWatermark(this.ch),
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+      this.ch
+        .query({
+          query: `SELECT hour, status, reason, input_rows, output_rows, duration_ms, error FROM batch_runs
+                  ORDER BY finished_at DESC LIMIT 24`,
+          format: 'JSONEachRow',
+        })
+        .then((r) => r.json<BatchStatus['last_runs'][number]>()),
+    ]);
+    return {
+      watermark: watermark?.toISOString() ?? null,
+      logic_version: LOGIC_VERSION,
+      jobs,
+      last_runs: runs,
+    };
+  }
+
+  /** Stops taking jobs, lets the running one finish, and closes the queue. */
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}
+
+async function enqueue(queue: Queue, hours: { hour: Date; reason: Reason }[]): Promise<void> {
+  await queue.addBulk(
+    hours.map(({ hour, reason }) => ({
+      name: 'recompute',
+      data: { type: 'recompute', hour: hour.toISOString(), reason } satisfies BatchJob,
+      // One waiting job per hour: planning twice does not recompute twice.
+      opts: { jobId: `recompute-${hour.toISOString()}` },
+    })),
+  );
+}

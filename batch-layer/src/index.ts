@@ -1,0 +1,3 @@
+export * from './batch-layer.js';
+export * from './recompute-hour.js';
+export * from './watermark.js';
