@@ -59,8 +59,10 @@ export class BatchLayer {
       defaultJobOptions: {
         attempts: 5,
         backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
+        // Finished jobs are removed so the same hour can be enqueued again; every run's outcome is
+        // kept in batch_runs instead.
+        removeOnComplete: true,
+        removeOnFail: true,
       },
     });
     const declared = schedulers(config);
@@ -110,6 +112,27 @@ export class BatchLayer {
     }
     await enqueue(this.queue, hours);
     return hours.length;
+  }
+
+  /** Runs finished since `since` (epoch ms) for a reason: what the reprocess command's progress bar counts. */
+  async runsSince(
+    since: number,
+    reason: string,
+  ): Promise<{ committed: number; failed: number; input_rows: number }> {
+    const [row] = await (
+      await this.ch.query({
+        query: `SELECT countIf(status = 'committed') AS committed, countIf(status = 'failed') AS failed,
+                  sumIf(input_rows, status = 'committed') AS input_rows
+                FROM batch_runs WHERE finished_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND reason = {reason:String}`,
+        query_params: { since, reason },
+        format: 'JSONEachRow',
+      })
+    ).json<{ committed: number; failed: number; input_rows: number }>();
+    return {
+      committed: Number(row?.committed ?? 0),
+      failed: Number(row?.failed ?? 0),
+      input_rows: Number(row?.input_rows ?? 0),
+    };
   }
 
   async status(): Promise<BatchStatus> {

@@ -2,25 +2,16 @@ import type { ClickHouseClient } from '@sightline/core';
 
 export const HOUR_MS = 3600_000;
 
-/**
- * The first hour the batch layer has not committed, counting from its first committed hour: every
- * hour before it is authoritative. Null while nothing was ever committed.
- */
+/** The first hour the batch layer has not committed (the view batch_watermark); null while none is. */
 export async function readWatermark(ch: ClickHouseClient): Promise<Date | null> {
-  const rows = await (
+  const [row] = await (
     await ch.query({
-      query: 'SELECT toUnixTimestamp(hour) AS h FROM batch_committed ORDER BY hour',
+      query: 'SELECT toUnixTimestamp(watermark) AS w FROM batch_watermark',
       format: 'JSONEachRow',
     })
-  ).json<{ h: number }>();
-  if (rows.length === 0) return null;
-  let expected = Number(rows[0]!.h) * 1000;
-  for (const row of rows) {
-    const hour = Number(row.h) * 1000;
-    if (hour !== expected) break;
-    expected += HOUR_MS;
-  }
-  return new Date(expected);
+  ).json<{ w: number }>();
+  const seconds = Number(row?.w ?? 0);
+  return seconds > 0 ? new Date(seconds * 1000) : null;
 }
 
 export function floorHour(ms: number): number {

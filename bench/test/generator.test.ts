@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventInputSchema } from '@sightline/core';
+import { DueHeap } from '../src/generator/heap.js';
 import {
   createRandom,
   dailyShare,
@@ -286,6 +287,26 @@ describe('createRandom', () => {
     assert.deepEqual([...seen].sort(), [1, 2, 3]);
     assert.match(a.uuid(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.notEqual(createRandom(2 ** 32 + 1).next(), createRandom(1).next());
+  });
+});
+
+describe('DueHeap', () => {
+  it('pops in time order through pushes, pops and replaceTop', () => {
+    const random = createRandom(5);
+    const heap = new DueHeap<{ at: number }>();
+    const popped: number[] = [];
+    for (let i = 0; i < 5000; i++) heap.push({ at: random.int(0, 1000) });
+    while (heap.size > 0) {
+      const top = heap.peek()!;
+      popped.push(top.at);
+      // Like a session that goes on: due again later, or done.
+      if (random.chance(0.7)) heap.replaceTop({ at: top.at + random.int(0, 50) });
+      else heap.pop();
+      if (random.chance(0.2)) heap.push({ at: top.at + random.int(0, 100) });
+    }
+    assert.ok(popped.length > 10_000);
+    for (let i = 1; i < popped.length; i++) assert.ok(popped[i]! >= popped[i - 1]!, `out of order at ${i}`);
+    assert.equal(heap.pop(), undefined);
   });
 });
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { BatchLayer } from '@sightline/batch-layer';
 import {
   ClickHousePool,
   type Config,
@@ -73,6 +74,26 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   await sites.start();
   const adminToken = config.ADMIN_TOKEN ?? (await embeddedAdminToken(config.DATA_DIR));
 
+  // The batch layer's heavy recomputes get a ClickHouse connection of their own, so they never
+  // queue the query API's reads, and a Redis connection BullMQ may block on.
+  const batchClient = createClickHouse(config);
+  const bullRedis = createRedis(config, { forBullMQ: true });
+  const batch = await BatchLayer.start({
+    config,
+    ch: batchClient,
+    redis: bullRedis,
+    logger: logger.child({ role: 'batch-layer' }),
+  });
+  new Gauge({
+    name: 'sightline_batch_watermark_delay_seconds',
+    help: 'How far the batch watermark trails now: numbers older than this are authoritative.',
+    registers: [registry],
+    async collect() {
+      const { watermark } = await batch.status();
+      this.set(watermark ? (Date.now() - Date.parse(watermark)) / 1000 : Number.NaN);
+    },
+  });
+
   const speedStatus = () =>
     streamStatus(kafka, schemaClient, config.KAFKA_EVENTS_TOPIC, config.KAFKA_CONSUMER_GROUP);
   new Gauge({
@@ -116,7 +137,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       countryHeader: config.COUNTRY_HEADER,
     }),
   );
-  await app.register(servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site) }));
+  await app.register(servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site), batch }));
   await app.register(
     healthRoutes({
       clickhouse: {
@@ -140,6 +161,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     // Fastify has stopped accepting and drained in-flight requests by now: flush, then disconnect.
     sites.stop();
     await sink.close();
+    await batch.close();
+    bullRedis.disconnect();
+    await batchClient.close();
     redis.disconnect();
     await pool.close();
     await schemaClient.close();

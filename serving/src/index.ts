@@ -1,2 +1,3 @@
 export * from './plugin.js';
+export type { BatchControl } from './routes/batch-admin.js';
 export * from './timeseries.query.js';

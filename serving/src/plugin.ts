@@ -1,12 +1,14 @@
 import type { ClickHousePool, Site } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoutes } from './routes/admin.js';
+import type { BatchControl } from './routes/batch-admin.js';
 import { timeseriesRoutes } from './routes/timeseries.js';
 
 export interface ServingDeps {
   pool: ClickHousePool;
   adminToken: string;
   onSiteCreated?: (site: Site) => void;
+  batch?: BatchControl;
 }
 
 /** Every serving route, for the standalone serving app and for the embedded all-in-one app. */
@@ -15,6 +17,11 @@ export const servingPlugin =
   async (app) => {
     await app.register(timeseriesRoutes(deps));
     await app.register(
-      adminRoutes({ ch: deps.pool.client, adminToken: deps.adminToken, onSiteCreated: deps.onSiteCreated }),
+      adminRoutes({
+        ch: deps.pool.client,
+        adminToken: deps.adminToken,
+        onSiteCreated: deps.onSiteCreated,
+        batch: deps.batch,
+      }),
     );
   };

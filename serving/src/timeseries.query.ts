@@ -8,7 +8,7 @@ export type Interval = 'hour' | 'day';
 const metricSql: Record<TimeseriesMetric, string> = {
   pageviews: 'sum(pageviews)',
   events: 'sum(events)',
-  visitors: 'uniqCombined64Merge(visitors)',
+  visitors: 'uniqCombined64Merge(visitors_state)',
 };
 
 const intervalSql: Record<Interval, string> = {
@@ -28,15 +28,28 @@ export interface TimeseriesQuery {
 export type TimeseriesRow = { time: string } & Partial<Record<TimeseriesMetric, number>>;
 
 /**
- * One site's metrics per bucket, with empty buckets filled with zeros. Metric and interval names come
+ * One site's metrics per bucket from hourly_merged (the Lambda merge: batch below the watermark,
+ * speed from it on), with empty buckets filled with zeros. Metric and interval names come
  * from the allowlists above; every value is a bound parameter.
  */
+/** The watermark as the view defines it; null while the batch layer committed nothing. */
+export async function queryWatermark(ch: ClickHouseClient): Promise<string | null> {
+  const [row] = await (
+    await ch.query({
+      query: 'SELECT toUnixTimestamp(watermark) AS w FROM batch_watermark',
+      format: 'JSONEachRow',
+    })
+  ).json<{ w: number }>();
+  const seconds = Number(row?.w ?? 0);
+  return seconds > 0 ? new Date(seconds * 1000).toISOString() : null;
+}
+
 export async function queryTimeseries(ch: ClickHouseClient, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
   const interval = intervalSql[q.interval];
   const metrics = q.metrics.map((m) => `${metricSql[m]} AS ${m}`).join(', ');
   const query = `
     SELECT toStartOfInterval(hour, ${interval}) AS time, ${metrics}
-    FROM speed_hourly
+    FROM hourly_merged
     WHERE site_id = {site:String}
       AND hour >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
       AND hour < fromUnixTimestamp64Milli({to:Int64}, 'UTC')

@@ -1,2 +1,4 @@
+export * from './lag-monitor.js';
+export * from './replay.js';
 export * from './schema.js';
 export * from './stream-status.js';

@@ -77,7 +77,7 @@ export class DueHeap<T extends Due> {
       if (first >= size) break;
       let child = first;
       let childAt = keys[first]!;
-      const stop = first + 4 < size ? first + 4 : size;
+      const stop = Math.min(first + 4, size);
       for (let other = first + 1; other < stop; other++) {
         const otherAt = keys[other]!;
         if (otherAt < childAt) {

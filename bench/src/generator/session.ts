@@ -65,7 +65,8 @@ export interface SessionSteps {
 
 /**
  * What a visitor does within a session. Bodies are object literals with one fixed key order:
- * spreading a shared base object into each body made generation about ten times slower in V8.
+ * spreading a shared base object into each body cost about 2 µs a body in V8 (Node 20), more than
+ * all the rest of an event.
  */
 export function createSessionSteps(random: Random): SessionSteps {
   const pickPlan = weightedPick(

@@ -49,11 +49,16 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
   const retries = new DueHeap<PendingRetry>();
   let sessionCount = 0;
 
-  const openSession = (at: number, siteIndex: number, isBot: boolean): Session => {
+  /** `midway`: the session was already running when the run starts (see the warm start below). */
+  const openSession = (at: number, siteIndex: number, isBot: boolean, midway: boolean): void => {
+    const site = plan.sites[siteIndex]!.model;
     const visitor = visitorSource.next(pools[siteIndex]!, isBot);
     let referrer = '';
     let landingQuery = '';
-    if (!isBot) {
+    if (midway) {
+      // It came from another page of the same site, as a browser's referrer says.
+      if (!isBot) referrer = site.pickPage(random).url;
+    } else if (!isBot) {
       const entry = pickEntry(random);
       referrer = typeof entry.referrer === 'string' ? entry.referrer : entry.referrer(random);
       if (entry.utm) {
@@ -61,12 +66,12 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
         landingQuery = `?utm_source=${source}&utm_medium=${medium}&utm_campaign=${campaign}`;
       }
     }
-    const session: Session = {
+    sessions.push({
       at,
       id: ++sessionCount,
-      site: plan.sites[siteIndex]!.model,
+      site,
       visitor,
-      pageviews: 0,
+      pageviews: midway ? 1 : 0,
       url: '',
       referrer: '',
       nextReferrer: referrer,
@@ -75,9 +80,7 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       pending: 0,
       goesOn: false,
       cart: null,
-    };
-    sessions.push(session);
-    return session;
+    });
   };
 
   // Warm start: open the sessions a steady stream would have in progress at `start`, so a run
@@ -88,11 +91,7 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
     const siteIndex = plan.pickSite(random);
     const isBot = random.chance(plan.sites[siteIndex]!.botOpenChance);
     const at = start + steps.residualGap(isBot);
-    if (at >= end) continue;
-    const session = openSession(at, siteIndex, isBot);
-    session.pageviews = 1;
-    session.landingQuery = '';
-    session.nextReferrer = isBot ? '' : session.site.pickPage(random).url;
+    if (at < end) openSession(at, siteIndex, isBot, true);
   }
 
   // Thinning: draw candidates at the peak rate and keep each with the daily share at its moment,
@@ -117,7 +116,7 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       (retry === undefined || arrival < retry.at)
     ) {
       const siteIndex = plan.pickSite(random);
-      openSession(arrival, siteIndex, random.chance(plan.sites[siteIndex]!.botSessionChance));
+      openSession(arrival, siteIndex, random.chance(plan.sites[siteIndex]!.botSessionChance), false);
       arrival = nextArrival();
       continue;
     }
@@ -151,10 +150,14 @@ export function* generateTraffic(options: GeneratorOptions): Generator<Generated
       // Clamped so that every retry of the run is yielded within it.
       const retryAt = Math.min(end - 1, at + retryDelay(random));
       const repeated: GeneratedRequest = {
-        ...request,
         body: copyBody(body),
+        ip: request.ip,
+        userAgent: request.userAgent,
+        country: request.country,
         kind: 'duplicate',
+        isBot: request.isBot,
         sentAt: retryAt,
+        sessionId: request.sessionId,
       };
       pendingRetry = { at: retryAt, request: repeated };
     }

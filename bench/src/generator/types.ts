@@ -10,7 +10,8 @@ export interface GeneratedRequest {
   /** ISO 3166-1 alpha-2, as a CDN country header would carry it. */
   country: string;
   /**
-   * 'duplicate' repeats an earlier body exactly (same event_id), as a client retry does;
+   * 'duplicate' repeats an earlier body exactly (same event_id, same timestamp, so a retried late
+   * event stays late), as a client retry does;
    * 'late' is a new event whose timestamp lies 1-48 h before `sentAt` (a flushed offline queue).
    */
   kind: 'original' | 'duplicate' | 'late';

@@ -26,6 +26,7 @@ export async function testStack(
     DATA_DIR: dataDir,
     KAFKA_EVENTS_TOPIC: `events-${unique}`,
     KAFKA_CONSUMER_GROUP: `speed-${unique}`,
+    BATCH_QUEUE: `batch-${unique.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ADMIN_TOKEN: 'test-admin-token-0123456789',

@@ -10,12 +10,14 @@ import {
   zodDetails,
 } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
 
 export interface AdminDeps {
   ch: ClickHouseClient;
   adminToken: string;
   /** Told about a new site so in-process caches need not wait for their next refresh. */
-  onSiteCreated?: (site: Site) => void;
+  onSiteCreated?: ((site: Site) => void) | undefined;
+  batch?: BatchControl | undefined;
 }
 
 function sameToken(given: string, expected: string): boolean {
@@ -60,4 +62,5 @@ export const adminRoutes =
     });
 
     app.get('/v1/admin/sites', async () => ({ sites: await loadSites(deps.ch) }));
+    if (deps.batch) await app.register(batchAdminRoutes(deps.batch));
   };

@@ -1,7 +1,7 @@
 import { type ClickHousePool, errorBody, siteIdSchema, zodDetails } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { type Interval, queryTimeseries, timeseriesMetrics } from '../timeseries.query.js';
+import { type Interval, queryTimeseries, queryWatermark, timeseriesMetrics } from '../timeseries.query.js';
 
 const MAX_RANGE_MS = 400 * 86_400_000;
 const stepMs: Record<Interval, number> = { hour: 3600_000, day: 86_400_000 };
@@ -53,14 +53,22 @@ export const timeseriesRoutes =
       // Buckets start on whole intervals (UTC): widen the range outward to whole buckets.
       const from = Math.floor(query.data.from / step) * step;
       const to = Math.ceil(query.data.to / step) * step;
-      const results = await queryTimeseries(deps.pool.client, {
-        siteId: site.data,
-        metrics: query.data.metrics,
+      const client = deps.pool.client;
+      const [authoritativeUntil, results] = await Promise.all([
+        queryWatermark(client),
+        queryTimeseries(client, {
+          siteId: site.data,
+          metrics: query.data.metrics,
+          interval: query.data.interval,
+          from,
+          to,
+        }),
+      ]);
+      return {
+        site_id: site.data,
         interval: query.data.interval,
-        from,
-        to,
-      });
-      // No batch layer has committed anything yet: every bucket is live (speed layer) numbers.
-      return { site_id: site.data, interval: query.data.interval, authoritative_until: null, results };
+        authoritative_until: authoritativeUntil,
+        results,
+      };
     });
   };
