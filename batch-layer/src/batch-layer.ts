@@ -43,6 +43,7 @@ export class BatchLayer {
   private constructor(
     private readonly queue: Queue,
     private readonly worker: Worker,
+    private readonly workerRedis: Redis,
     private readonly ch: ClickHouseClient,
   ) {}
 
@@ -78,6 +79,9 @@ export class BatchLayer {
         await queue.removeJobScheduler(existing.key);
     }
 
+    // The worker blocks on its own connection; BullMQ leaves connections it was given open, so
+    // close() closes this one.
+    const workerRedis = redis.duplicate();
     const worker = new Worker(
       config.BATCH_QUEUE,
       async (job: Job) => {
@@ -97,11 +101,11 @@ export class BatchLayer {
       },
       // A recompute runs for seconds; the lock is renewed while it runs, and a worker that died
       // mid-job has its job picked up again once the lock expires (stalled-job recovery).
-      { connection: redis.duplicate(), concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
+      { connection: workerRedis, concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
     );
     worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
     await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
-    return new BatchLayer(queue, worker, ch);
+    return new BatchLayer(queue, worker, workerRedis, ch);
   }
 
   /** Enqueues every hour of [from, to) for recompute; the same hour waiting twice is one job. */
@@ -159,6 +163,7 @@ export class BatchLayer {
   async close(): Promise<void> {
     await this.worker.close();
     await this.queue.close();
+    this.workerRedis.disconnect();
   }
 }
 

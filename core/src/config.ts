@@ -69,6 +69,9 @@ export const configSchema = z.object({
   /** Bearer token of the admin endpoints (sites, keys). Unset: `npm start` makes one and keeps it in DATA_DIR/admin-token. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
+  /** Consumer lag (messages) above which the speed layer logs an alert line. */
+  SPEED_LAG_ALERT: z.coerce.number().int().min(1).default(100_000),
+
   /** Cron pattern (UTC) of the batch layer's planning run; a few minutes after each hour. */
   BATCH_SCHEDULE: z.string().default('5 * * * *'),
   /** Hours back in which the batch re-commits hours that received late events since their commit. */

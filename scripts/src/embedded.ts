@@ -23,7 +23,13 @@ import {
   VisitorSalts,
 } from '@sightline/ingest';
 import { servingPlugin } from '@sightline/serving';
-import { applySchema, streamStatus } from '@sightline/speed-layer';
+import {
+  applySchema,
+  ReplayRunner,
+  type StreamStatus,
+  startLagMonitor,
+  streamStatus,
+} from '@sightline/speed-layer';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { embeddedAdminToken } from './admin-token.js';
@@ -94,24 +100,37 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     },
   });
 
-  const speedStatus = () =>
-    streamStatus(kafka, schemaClient, config.KAFKA_EVENTS_TOPIC, config.KAFKA_CONSUMER_GROUP);
+  // One poll feeds the alert line and the /metrics gauges.
+  let stream: StreamStatus | undefined;
+  const stopLagMonitor = startLagMonitor({
+    status: () => streamStatus(kafka, schemaClient, config.KAFKA_EVENTS_TOPIC, config.KAFKA_CONSUMER_GROUP),
+    thresholdMessages: config.SPEED_LAG_ALERT,
+    intervalMs: 15_000,
+    logger: logger.child({ role: 'speed-layer' }),
+    onStatus: (status) => {
+      stream = status;
+    },
+  });
   new Gauge({
     name: 'sightline_speed_consumer_lag',
     help: 'Messages in the events topic not yet committed by ClickHouse’s Kafka engine.',
     registers: [registry],
-    async collect() {
-      this.set((await speedStatus()).lag);
+    collect() {
+      this.set(stream?.lag ?? Number.NaN);
     },
   });
   new Gauge({
     name: 'sightline_speed_dead_letters',
     help: 'Messages the Kafka engine could not parse, kept in events_dead_letter.',
     registers: [registry],
-    async collect() {
-      this.set((await speedStatus()).deadLetters);
+    collect() {
+      this.set(stream?.deadLetters ?? Number.NaN);
     },
   });
+  const replay = new ReplayRunner(
+    { kafka, ch: schemaClient, logger: logger.child({ role: 'speed-layer', component: 'replay' }) },
+    config.KAFKA_EVENTS_TOPIC,
+  );
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -137,7 +156,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       countryHeader: config.COUNTRY_HEADER,
     }),
   );
-  await app.register(servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site), batch }));
+  await app.register(
+    servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site), batch, replay }),
+  );
   await app.register(
     healthRoutes({
       clickhouse: {
@@ -160,6 +181,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   app.addHook('onClose', async () => {
     // Fastify has stopped accepting and drained in-flight requests by now: flush, then disconnect.
     sites.stop();
+    await stopLagMonitor();
     await sink.close();
     await batch.close();
     bullRedis.disconnect();

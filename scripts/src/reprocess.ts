@@ -4,10 +4,8 @@
  * stops only the progress display: the queued hours are in Redis and the service finishes them,
  * across its own restarts too. Running it again for the same range is safe (idempotent).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@sightline/core';
+import { adminClient, runCommand } from './admin-client.js';
 
 const help = `Usage: npm run reprocess -- --from <time> --to <time> [--url <service>] [--token <admin token>]
 
@@ -22,7 +20,7 @@ function bar(done: number, total: number, width = 30): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-async function main(): Promise<number> {
+runCommand('reprocess', async () => {
   const { values } = parseArgs({
     options: {
       from: { type: 'string' },
@@ -40,37 +38,17 @@ async function main(): Promise<number> {
     console.error('sightline reprocess: --from and --to are required (see --help)');
     return 2;
   }
-  const config = loadConfig(process.env);
-  const url = values.url ?? `http://127.0.0.1:${config.PORT}`;
-  const token =
-    values.token ??
-    config.ADMIN_TOKEN ??
-    (await readFile(path.join(config.DATA_DIR, 'admin-token'), 'utf8').then(
-      (t) => t.trim(),
-      () => '',
-    ));
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const admin = await adminClient(values);
   const since = Date.now();
-  const started = await fetch(`${url}/v1/admin/reprocess`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ from: values.from, to: values.to }),
-  }).catch((error: unknown) => {
-    throw new ConfigError(
-      `cannot reach the service at ${url} (${String(error)}): is it running (npm start)?`,
-    );
-  });
+  const started = await admin.post('/v1/admin/reprocess', { from: values.from, to: values.to });
   if (started.status !== 202) {
-    const body = (await started.json().catch(() => ({}))) as { error?: { message?: string } };
-    console.error(`sightline reprocess: ${started.status} ${body.error?.message ?? ''}`);
+    console.error(`sightline reprocess: ${started.status} ${started.body.error?.message ?? ''}`);
     return 1;
   }
-  const { hours } = (await started.json()) as { hours: number };
+  const hours = Number(started.body.hours);
   console.log(`Reprocessing ${hours} hours (${values.from} to ${values.to})…`);
   for (;;) {
-    const status = (await (
-      await fetch(`${url}/v1/admin/batch?since=${since}&reason=reprocess`, { headers })
-    ).json()) as {
+    const status = (await admin.get(`/v1/admin/batch?since=${since}&reason=reprocess`)).body as unknown as {
       runs_since: { committed: number; failed: number; input_rows: number };
     };
     const { committed, failed, input_rows } = status.runs_since;
@@ -87,12 +65,4 @@ async function main(): Promise<number> {
   const seconds = (Date.now() - since) / 1000;
   console.log(`\nDone: ${hours} hours recomputed and committed in ${seconds.toFixed(1)} s.`);
   return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`sightline reprocess: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
-);
+});

@@ -1,3 +1,4 @@
 export * from './plugin.js';
 export type { BatchControl } from './routes/batch-admin.js';
+export type { ReplayControl } from './routes/replay-admin.js';
 export * from './timeseries.query.js';

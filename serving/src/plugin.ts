@@ -2,6 +2,7 @@ import type { ClickHousePool, Site } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoutes } from './routes/admin.js';
 import type { BatchControl } from './routes/batch-admin.js';
+import type { ReplayControl } from './routes/replay-admin.js';
 import { timeseriesRoutes } from './routes/timeseries.js';
 
 export interface ServingDeps {
@@ -9,6 +10,7 @@ export interface ServingDeps {
   adminToken: string;
   onSiteCreated?: (site: Site) => void;
   batch?: BatchControl;
+  replay?: ReplayControl;
 }
 
 /** Every serving route, for the standalone serving app and for the embedded all-in-one app. */
@@ -22,6 +24,7 @@ export const servingPlugin =
         adminToken: deps.adminToken,
         onSiteCreated: deps.onSiteCreated,
         batch: deps.batch,
+        replay: deps.replay,
       }),
     );
   };

@@ -11,6 +11,7 @@ import {
 } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
+import { type ReplayControl, replayAdminRoutes } from './replay-admin.js';
 
 export interface AdminDeps {
   ch: ClickHouseClient;
@@ -18,6 +19,7 @@ export interface AdminDeps {
   /** Told about a new site so in-process caches need not wait for their next refresh. */
   onSiteCreated?: ((site: Site) => void) | undefined;
   batch?: BatchControl | undefined;
+  replay?: ReplayControl | undefined;
 }
 
 function sameToken(given: string, expected: string): boolean {
@@ -63,4 +65,5 @@ export const adminRoutes =
 
     app.get('/v1/admin/sites', async () => ({ sites: await loadSites(deps.ch) }));
     if (deps.batch) await app.register(batchAdminRoutes(deps.batch));
+    if (deps.replay) await app.register(replayAdminRoutes(deps.replay));
   };
