@@ -1,8 +1,8 @@
-import type { ClickHouseClient, Config, Logger, Redis } from '@sightline/core';
+import { type ClickHouseClient, type Config, type Logger, type Redis, readWatermark } from '@sightline/core';
 import { type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
 import { LOGIC_VERSION, recomputeHour } from './recompute-hour.js';
-import { floorHour, HOUR_MS, hoursToRecompute, readWatermark } from './watermark.js';
+import { floorHour, HOUR_MS, hoursToRecompute } from './watermark.js';
 
 const reasons = ['scheduled', 'late_events', 'reprocess'] as const;
 type Reason = (typeof reasons)[number];

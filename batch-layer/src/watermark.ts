@@ -1,18 +1,6 @@
-import type { ClickHouseClient } from '@sightline/core';
+import { type ClickHouseClient, readWatermark } from '@sightline/core';
 
 export const HOUR_MS = 3600_000;
-
-/** The first hour the batch layer has not committed (the view batch_watermark); null while none is. */
-export async function readWatermark(ch: ClickHouseClient): Promise<Date | null> {
-  const [row] = await (
-    await ch.query({
-      query: 'SELECT toUnixTimestamp(watermark) AS w FROM batch_watermark',
-      format: 'JSONEachRow',
-    })
-  ).json<{ w: number }>();
-  const seconds = Number(row?.w ?? 0);
-  return seconds > 0 ? new Date(seconds * 1000) : null;
-}
 
 export function floorHour(ms: number): number {
   return Math.floor(ms / HOUR_MS) * HOUR_MS;

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ClickHouseClient, createClickHouse, migrate, type StoredEvent } from '@sightline/core';
+import {
+  type ClickHouseClient,
+  createClickHouse,
+  migrate,
+  readWatermark,
+  type StoredEvent,
+} from '@sightline/core';
 import { makeStoredEvent, testStack } from '@sightline/core/testing';
 import { recomputeHour } from '../src/recompute-hour.js';
-import { readWatermark } from '../src/watermark.js';
 
 const H = Date.UTC(2026, 10, 20, 10);
 const at = (hh: number, mm: number) => Date.UTC(2026, 10, 20, hh, mm);

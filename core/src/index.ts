@@ -8,3 +8,4 @@ export * from './logger.js';
 export * from './migrations.js';
 export * from './redis.js';
 export * from './sites.js';
+export * from './watermark.js';

@@ -1,5 +1,5 @@
 import { type ErrorBody, errorBody, type Logger, type StoredEvent } from '@sightline/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AcceptDeps } from './accept.js';
 import { type DurableEventSink, SpoolFullError } from './durable-sink.js';
 import type { RequestFacts } from './enrich.js';
@@ -16,6 +16,11 @@ export interface IngestDeps extends AcceptDeps {
 }
 
 export type Refusal = { status: number; body: ErrorBody; retryAfter?: number };
+
+export function sendRefusal(reply: FastifyReply, refusal: Refusal): FastifyReply {
+  if (refusal.retryAfter) void reply.header('retry-after', String(refusal.retryAfter));
+  return reply.code(refusal.status).send(refusal.body);
+}
 
 export function requestFacts(request: FastifyRequest, countryHeader: string | undefined): RequestFacts {
   const country = countryHeader ? String(request.headers[countryHeader] ?? '').toUpperCase() : '';

@@ -32,18 +32,6 @@ export type TimeseriesRow = { time: string } & Partial<Record<TimeseriesMetric, 
  * speed from it on), with empty buckets filled with zeros. Metric and interval names come
  * from the allowlists above; every value is a bound parameter.
  */
-/** The watermark as the view defines it; null while the batch layer committed nothing. */
-export async function queryWatermark(ch: ClickHouseClient): Promise<string | null> {
-  const [row] = await (
-    await ch.query({
-      query: 'SELECT toUnixTimestamp(watermark) AS w FROM batch_watermark',
-      format: 'JSONEachRow',
-    })
-  ).json<{ w: number }>();
-  const seconds = Number(row?.w ?? 0);
-  return seconds > 0 ? new Date(seconds * 1000).toISOString() : null;
-}
-
 export async function queryTimeseries(ch: ClickHouseClient, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
   const interval = intervalSql[q.interval];
   const metrics = q.metrics.map((m) => `${metricSql[m]} AS ${m}`).join(', ');

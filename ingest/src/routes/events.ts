@@ -1,7 +1,7 @@
 import { type ErrorBody, errorBody, limits } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { acceptEvent } from '../accept.js';
-import { checkIpLimit, type IngestDeps, type Refusal, requestFacts, store } from '../deps.js';
+import { checkIpLimit, type IngestDeps, requestFacts, sendRefusal, store } from '../deps.js';
 
 /**
  * POST /v1/events: one event, or { events: [...] } with up to 500. Valid items of a batch are
@@ -13,12 +13,8 @@ export const eventsRoutes =
   async (app) => {
     app.post('/v1/events', { bodyLimit: 1024 * 1024 }, async (request, reply) => {
       const facts = requestFacts(request, deps.countryHeader);
-      const refuse = (r: Refusal) => {
-        if (r.retryAfter) void reply.header('retry-after', String(r.retryAfter));
-        return reply.code(r.status).send(r.body);
-      };
       const limited = await checkIpLimit(deps, facts.ip);
-      if (limited) return refuse(limited);
+      if (limited) return sendRefusal(reply, limited);
 
       const body = request.body as unknown;
       const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
@@ -44,7 +40,7 @@ export const eventsRoutes =
         return reply.code(400).send(body);
       }
       const refusal = await store(deps, accepted);
-      if (refusal) return refuse(refusal);
+      if (refusal) return sendRefusal(reply, refusal);
       const answer = { accepted: accepted.length, event_ids: accepted.map((e) => e.event_id) };
       return reply.code(202).send(rejected.length ? { ...answer, rejected } : answer);
     });

@@ -2,7 +2,7 @@ import { errorBody } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptEvent } from '../accept.js';
-import { checkIpLimit, type IngestDeps, requestFacts, store } from '../deps.js';
+import { checkIpLimit, type IngestDeps, requestFacts, sendRefusal, store } from '../deps.js';
 
 /** The smallest transparent GIF: 1×1, 43 bytes. */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -24,11 +24,7 @@ export const pixelRoutes =
     app.get('/v1/pixel.gif', async (request, reply) => {
       const facts = requestFacts(request, deps.countryHeader);
       const limited = await checkIpLimit(deps, facts.ip);
-      if (limited)
-        return reply
-          .code(limited.status)
-          .header('retry-after', String(limited.retryAfter))
-          .send(limited.body);
+      if (limited) return sendRefusal(reply, limited);
       const query = pixelQuery.safeParse(request.query);
       if (!query.success) return reply.code(400).send(errorBody('invalid_event', 'invalid pixel query'));
       const { site_id, name, url, referrer } = query.data;
@@ -42,7 +38,7 @@ export const pixelRoutes =
         return reply.code(400).send(verdict.error);
       }
       const refusal = await store(deps, [verdict.event]);
-      if (refusal) return reply.code(refusal.status).send(refusal.body);
+      if (refusal) return sendRefusal(reply, refusal);
       return reply.header('cache-control', 'no-store').type('image/gif').send(GIF);
     });
   };

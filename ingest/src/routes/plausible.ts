@@ -2,7 +2,7 @@ import { type EventInput, errorBody, eventInputSchema, invalidEvent } from '@sig
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptInput, type Verdict } from '../accept.js';
-import { checkIpLimit, type IngestDeps, requestFacts, store } from '../deps.js';
+import { checkIpLimit, type IngestDeps, requestFacts, sendRefusal, store } from '../deps.js';
 
 /** A props value the tracker may send as an object or, from older trackers, as a JSON string. */
 const props = z.preprocess(
@@ -56,11 +56,7 @@ export const plausibleRoutes =
     app.post('/api/event', { bodyLimit: 64 * 1024 }, async (request, reply) => {
       const facts = requestFacts(request, deps.countryHeader);
       const limited = await checkIpLimit(deps, facts.ip);
-      if (limited)
-        return reply
-          .code(limited.status)
-          .header('retry-after', String(limited.retryAfter))
-          .send(limited.body);
+      if (limited) return sendRefusal(reply, limited);
 
       const parsed = plausibleBody.safeParse(request.body);
       if (!parsed.success) {
@@ -108,10 +104,7 @@ export const plausibleRoutes =
         return reply.code(400).send(firstError.error);
       }
       const refusal = await store(deps, accepted);
-      if (refusal) {
-        if (refusal.retryAfter) void reply.header('retry-after', String(refusal.retryAfter));
-        return reply.code(refusal.status).send(refusal.body);
-      }
+      if (refusal) return sendRefusal(reply, refusal);
       return reply.code(202).type('text/plain').send('ok');
     });
   };

@@ -1,7 +1,7 @@
-import { type ClickHousePool, errorBody, siteIdSchema, zodDetails } from '@sightline/core';
+import { type ClickHousePool, errorBody, readWatermark, siteIdSchema, zodDetails } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { type Interval, queryTimeseries, queryWatermark, timeseriesMetrics } from '../timeseries.query.js';
+import { type Interval, queryTimeseries, timeseriesMetrics } from '../timeseries.query.js';
 
 const MAX_RANGE_MS = 400 * 86_400_000;
 const stepMs: Record<Interval, number> = { hour: 3600_000, day: 86_400_000 };
@@ -55,7 +55,7 @@ export const timeseriesRoutes =
       const to = Math.ceil(query.data.to / step) * step;
       const client = deps.pool.client;
       const [authoritativeUntil, results] = await Promise.all([
-        queryWatermark(client),
+        readWatermark(client).then((w) => w?.toISOString() ?? null),
         queryTimeseries(client, {
           siteId: site.data,
           metrics: query.data.metrics,
