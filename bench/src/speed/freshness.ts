@@ -33,6 +33,9 @@ export interface FreshnessOptions {
 }
 
 export interface FreshnessResult {
+  loadSites: number;
+  markerSites: number;
+  markerEveryMs: number;
   targetRate: number;
   seconds: number;
   loadMs: number;
@@ -67,7 +70,14 @@ export interface FreshnessResult {
   pollErrors: number;
   /** From the service's /metrics right at the end of the load. */
   lagAtEnd: number | undefined;
-  spooledEvents: number | undefined;
+  /** Bytes in ingest's local spool at the end of the load. */
+  spoolBytesAtEnd: number | undefined;
+  /**
+   * Events (load and markers) ingest acknowledged once Kafka had them, and once its local spool had
+   * them because Kafka's ack took longer than PRODUCE_DEADLINE_MS; from /metrics after the load.
+   */
+  acceptedViaKafka: number | undefined;
+  acceptedViaSpool: number | undefined;
 }
 
 interface Marker {
@@ -145,6 +155,9 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
     });
 
     const result: FreshnessResult = {
+      loadSites: loadSites.length,
+      markerSites: markerSites.length,
+      markerEveryMs: options.markerEveryMs,
       targetRate: rate,
       seconds,
       loadMs: 0,
@@ -166,7 +179,9 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
       poll: [],
       pollErrors: 0,
       lagAtEnd: undefined,
-      spooledEvents: undefined,
+      spoolBytesAtEnd: undefined,
+      acceptedViaKafka: undefined,
+      acceptedViaSpool: undefined,
     };
     const requestMs: number[] = [];
     const bump = (key: string) => {
@@ -331,14 +346,23 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
       await sleep(Math.max(0, t0 + tick * TICK_MS - performance.now()));
     }
     result.loadMs = performance.now() - t0;
-    const metrics = await fetch(`${base}/metrics`)
-      .then((r) => r.text())
-      .catch(() => '');
-    result.lagAtEnd = metricValue(metrics, 'sightline_speed_consumer_lag');
-    result.spooledEvents =
-      metricValue(metrics, 'sightline_ingest_events_accepted_total{stored="spool"}') ?? 0;
+    const scrape = () =>
+      fetch(`${base}/metrics`).then(
+        (r) => (r.ok ? r.text() : ''),
+        () => '',
+      );
+    const atEnd = await scrape();
+    result.lagAtEnd = metricValue(atEnd, 'sightline_speed_consumer_lag');
+    result.spoolBytesAtEnd = metricValue(atEnd, 'sightline_ingest_spool_bytes');
     progress(`load done; waiting for ${inFlight.size} requests and the last markers…`);
     await Promise.allSettled([...inFlight]);
+    // Where the acknowledged events became durable (ingest's counter, by its `stored` label).
+    const settled = await scrape();
+    const accepted = 'sightline_ingest_events_accepted_total';
+    if (settled.includes(`# TYPE ${accepted} counter`)) {
+      result.acceptedViaKafka = metricValue(settled, `${accepted}{stored="kafka"}`) ?? 0;
+      result.acceptedViaSpool = metricValue(settled, `${accepted}{stored="spooled"}`) ?? 0;
+    }
 
     const drainUntil = performance.now() + options.drainSeconds * 1000;
     for (;;) {
