@@ -35,6 +35,25 @@ async function testFiles(filters: string[]): Promise<string[]> {
   return filters.length ? relative.filter((f) => filters.some((filter) => f.includes(filter))) : relative;
 }
 
+function runNodeTests(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        '--test',
+        `--test-concurrency=${concurrency}`,
+        '--test-timeout=300000',
+        ...files,
+      ],
+      { cwd: root, stdio: 'inherit', env },
+    );
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -66,31 +85,25 @@ async function main(): Promise<number> {
   console.log(
     `[stack] Kafka ${stack.config.KAFKA_BROKERS}, Redis ${stack.config.REDIS_URL} (${Date.now() - started} ms)`,
   );
+  const env = {
+    ...process.env,
+    KAFKA_BROKERS: stack.config.KAFKA_BROKERS,
+    REDIS_URL: stack.config.REDIS_URL,
+  };
+  // Fault tests stop and restart brokers of their own; run alongside the rest on two cores, a
+  // broker's restart can take a minute, so they run last and one at a time.
+  const faults = files.filter((f) => path.basename(f).startsWith('fault-'));
+  const rest = files.filter((f) => !faults.includes(f));
   try {
-    return await new Promise<number>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '--conditions=development',
-          '--import',
-          'tsx',
-          '--test',
-          `--test-concurrency=${values.concurrency}`,
-          '--test-timeout=300000',
-          ...files,
-        ],
-        {
-          cwd: root,
-          stdio: 'inherit',
-          env: {
-            ...process.env,
-            KAFKA_BROKERS: stack.config.KAFKA_BROKERS,
-            REDIS_URL: stack.config.REDIS_URL,
-          },
-        },
-      );
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-    });
+    let code = 0;
+    for (const [group, concurrency] of [
+      [rest, values.concurrency],
+      [faults, '1'],
+    ] as const) {
+      if (group.length === 0) continue;
+      code ||= await runNodeTests(group, concurrency, env);
+    }
+    return code;
   } finally {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });

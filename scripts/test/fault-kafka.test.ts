@@ -47,7 +47,7 @@ describe('Kafka goes away under load', () => {
     );
 
     const waitStarted = Date.now();
-    const found = await waitForEvents(service, load.acked, 120_000);
+    const found = await waitForEvents(service, load.acked, 240_000);
     t.diagnostic(
       `${load.acked.length} acknowledged; all in events_raw ${((Date.now() - waitStarted) / 1000).toFixed(1)} s after the load stopped`,
     );

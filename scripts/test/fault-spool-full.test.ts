@@ -45,7 +45,7 @@ describe('the spool fills up while Kafka is down', () => {
 
     kafka = await startLocalKafka({ dataDir: stack.config.DATA_DIR, logger, ...ports });
     const waitStarted = Date.now();
-    const found = await waitForEvents(service, load.acked, 120_000);
+    const found = await waitForEvents(service, load.acked, 240_000);
     t.diagnostic(
       `${load.acked.length} acknowledged, ${load.statuses.get(503)} refused with 503; all in events_raw ${((Date.now() - waitStarted) / 1000).toFixed(1)} s after Kafka was back`,
     );
