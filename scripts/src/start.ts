@@ -79,9 +79,11 @@ Create a site (answers its site_id):
 }
 Send an event:
   curl -i -X POST ${service.url}/v1/events -H 'content-type: application/json' \\
+    -H 'user-agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0' \\
     -d '{"site_id":"${site}","name":"pageview","url":"https://${demoSite ? DEMO_DOMAIN : 'my-site.example'}/pricing"}'
 
-Read it back (within a few seconds):
+Read it back (within a few seconds; requests without a browser's User-Agent, such as plain curl,
+count as bots and stay out of the metrics):
   curl '${service.url}/v1/sites/${site}/timeseries?metrics=pageviews,visitors&interval=hour&from=${today}&to=${tomorrow}'
 
 Health: ${service.url}/health · readiness: ${service.url}/ready · metrics: ${service.url}/metrics · stop with Ctrl-C
