@@ -1,6 +1,6 @@
-import { errorBody, zodDetails } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { invalidRange, timeBound } from './time-range.js';
 
 /** What the admin API needs of the batch layer (embedded: in this process; cluster: its queue). */
 export interface BatchControl {
@@ -13,12 +13,8 @@ export interface BatchControl {
 }
 
 const MAX_HOURS = 24 * 400;
-const time = z.iso
-  .datetime({ offset: true })
-  .or(z.iso.date())
-  .transform((t) => new Date(t.length === 10 ? `${t}T00:00:00Z` : t));
 const reprocessBody = z
-  .strictObject({ from: time, to: time })
+  .strictObject({ from: timeBound, to: timeBound })
   .refine((b) => b.to > b.from, { message: 'must be after from', path: ['to'] })
   .refine((b) => b.to.getTime() - b.from.getTime() <= MAX_HOURS * 3600_000, {
     message: 'at most 400 days',
@@ -41,14 +37,7 @@ export const batchAdminRoutes =
     });
     app.post('/v1/admin/reprocess', async (request, reply) => {
       const parsed = reprocessBody.safeParse(request.body);
-      if (!parsed.success) {
-        const details = zodDetails(parsed.error);
-        return reply
-          .code(400)
-          .send(
-            errorBody('invalid_range', details.map((d) => `${d.path}: ${d.message}`).join('; '), details),
-          );
-      }
+      if (!parsed.success) return reply.code(400).send(invalidRange(parsed.error));
       const hours = await batch.reprocess(parsed.data.from, parsed.data.to);
       return reply
         .code(202)

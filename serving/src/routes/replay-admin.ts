@@ -1,6 +1,7 @@
-import { errorBody, zodDetails } from '@sightline/core';
+import { errorBody } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { invalidRange, timeBound } from './time-range.js';
 
 /** What the admin API needs of the speed layer's replay. */
 export interface ReplayControl {
@@ -8,11 +9,7 @@ export interface ReplayControl {
   start(from: Date, to: Date | undefined): boolean;
 }
 
-const time = z.iso
-  .datetime({ offset: true })
-  .or(z.iso.date())
-  .transform((t) => new Date(t.length === 10 ? `${t}T00:00:00Z` : t));
-const body = z.strictObject({ from: time, to: time.optional() });
+const body = z.strictObject({ from: timeBound, to: timeBound.optional() });
 
 /** POST /v1/admin/replay re-reads the events topic from a time into events_raw (dedup-safe); GET shows progress. */
 export const replayAdminRoutes =
@@ -21,14 +18,7 @@ export const replayAdminRoutes =
     app.get('/v1/admin/replay', async () => replay.state);
     app.post('/v1/admin/replay', async (request, reply) => {
       const parsed = body.safeParse(request.body);
-      if (!parsed.success) {
-        const details = zodDetails(parsed.error);
-        return reply
-          .code(400)
-          .send(
-            errorBody('invalid_range', details.map((d) => `${d.path}: ${d.message}`).join('; '), details),
-          );
-      }
+      if (!parsed.success) return reply.code(400).send(invalidRange(parsed.error));
       if (!replay.start(parsed.data.from, parsed.data.to)) {
         return reply
           .code(409)
