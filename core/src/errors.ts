@@ -31,6 +31,25 @@ interface FrameworkError {
   statusCode?: number;
   code?: string;
   message: string;
+  /** Set by fastify when a route's schema rejected the request: one item per problem. */
+  validation?: { instancePath?: string; message?: string }[];
+  validationContext?: string;
+}
+
+/**
+ * The 400 body for a request a route's schema rejected: each field and rule named, in the message
+ * and in the details. `code` is the route's own (e.g. `invalid_site`); by default `invalid_body`
+ * for the body and `invalid_query` for the path and query string.
+ */
+export function validationErrorBody(error: FrameworkError, code?: string): ErrorBody {
+  const details = (error.validation ?? []).map((v) => ({
+    path:
+      (v.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') ||
+      `(${error.validationContext ?? 'body'})`,
+    message: v.message ?? 'invalid',
+  }));
+  const fallback = error.validationContext === 'body' ? 'invalid_body' : 'invalid_query';
+  return errorBody(code ?? fallback, details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
 }
 
 /**
@@ -38,8 +57,9 @@ interface FrameworkError {
  * 4xx status (malformed JSON, body too large, wrong content type) keep their status and get a
  * readable code; anything else is a 500 whose details stay in the log, not in the answer.
  */
-export function httpError(error: FrameworkError): { status: number; body: ErrorBody } {
+export function httpError(error: FrameworkError, invalidCode?: string): { status: number; body: ErrorBody } {
   const status = error.statusCode ?? 500;
+  if (status === 400 && error.validation) return { status, body: validationErrorBody(error, invalidCode) };
   if (status >= 400 && status < 500) {
     const code = frameworkCodes[error.code ?? ''] ?? 'bad_request';
     return { status, body: errorBody(code, error.message) };

@@ -1,13 +1,20 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { errorBody, httpError } from './errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The error code of the 400 when this route's schema rejects a request (default invalid_query / invalid_body). */
+    invalidCode?: string;
+  }
+}
+
 /**
  * The one error handler of every app: a JSON error body for every failure, 4xx logged as warnings
  * (the client's problem), 5xx as errors with the stack (ours).
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body } = httpError(error);
+    const { status, body } = httpError(error, request.routeOptions.config.invalidCode);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.warn({ code: body.error.code, url: request.url }, error.message);
     return reply.code(status).send(body);

@@ -22,7 +22,7 @@ import {
   Spool,
   VisitorSalts,
 } from '@sightline/ingest';
-import { servingPlugin } from '@sightline/serving';
+import { openApiDocs, servingPlugin } from '@sightline/serving';
 import {
   applySchema,
   ReplayRunner,
@@ -141,6 +141,8 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     logController: new LogController({ disableRequestLogging: true }),
   });
   installErrorHandling(app);
+  // First, so that the OpenAPI document at /docs sees every route registered after it.
+  await app.register(openApiDocs);
   await app.register(
     ingestPlugin({
       sink,

@@ -2,6 +2,7 @@ import type { ClickHousePool, Site } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoutes } from './routes/admin.js';
 import type { BatchControl } from './routes/batch-admin.js';
+import { useZodSchemas } from './routes/docs.js';
 import type { ReplayControl } from './routes/replay-admin.js';
 import { timeseriesRoutes } from './routes/timeseries.js';
 
@@ -17,6 +18,8 @@ export interface ServingDeps {
 export const servingPlugin =
   (deps: ServingDeps): FastifyPluginAsync =>
   async (app) => {
+    // Routes declare zod schemas: they validate requests, encode answers and make the OpenAPI document.
+    useZodSchemas(app);
     await app.register(timeseriesRoutes(deps));
     await app.register(
       adminRoutes({

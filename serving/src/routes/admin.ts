@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
   type ClickHouseClient,
   createSite,
@@ -7,10 +6,13 @@ import {
   loadSites,
   newSiteSchema,
   type Site,
-  zodDetails,
 } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/admin-token.js';
 import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
+import { errorSchema } from './docs.js';
 import { type ReplayControl, replayAdminRoutes } from './replay-admin.js';
 
 export interface AdminDeps {
@@ -22,48 +24,58 @@ export interface AdminDeps {
   replay?: ReplayControl | undefined;
 }
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export const siteSchema = z.object({
+  site_id: z.string(),
+  domain: z.string(),
+  timezone: z.string(),
+  allowed_hostnames: z.array(z.string()),
+  created_at: z.string(),
+});
 
 /** POST /v1/admin/sites and GET /v1/admin/sites, behind `Authorization: Bearer $ADMIN_TOKEN`. */
 export const adminRoutes =
   (deps: AdminDeps): FastifyPluginAsync =>
-  async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
-      const header = request.headers.authorization ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!token) {
-        return reply
-          .code(401)
-          .send(errorBody('unauthorized', 'admin endpoints need Authorization: Bearer <ADMIN_TOKEN>'));
-      }
-      if (!sameToken(token, deps.adminToken))
-        return reply.code(403).send(errorBody('forbidden', 'wrong admin token'));
-    });
+  async (plain) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>();
+    app.addHook('onRequest', requireAdmin(deps.adminToken));
 
-    app.post('/v1/admin/sites', async (request, reply) => {
-      const parsed = newSiteSchema.safeParse(request.body);
-      if (!parsed.success) {
-        const details = zodDetails(parsed.error);
-        return reply
-          .code(400)
-          .send(errorBody('invalid_site', details.map((d) => `${d.path}: ${d.message}`).join('; '), details));
-      }
-      try {
-        const site = await createSite(deps.ch, parsed.data);
-        deps.onSiteCreated?.(site);
-        return reply.code(201).send(site);
-      } catch (error) {
-        if (error instanceof DomainTakenError)
-          return reply.code(409).send(errorBody('domain_taken', error.message));
-        throw error;
-      }
-    });
+    app.post(
+      '/v1/admin/sites',
+      {
+        config: { invalidCode: 'invalid_site' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Create a site',
+          security: [{ bearer: [] }],
+          body: newSiteSchema,
+          response: { 201: siteSchema, 400: errorSchema, 409: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        try {
+          const site = await createSite(deps.ch, request.body);
+          deps.onSiteCreated?.(site);
+          return reply.code(201).send(site);
+        } catch (error) {
+          if (error instanceof DomainTakenError)
+            return reply.code(409).send(errorBody('domain_taken', error.message));
+          throw error;
+        }
+      },
+    );
 
-    app.get('/v1/admin/sites', async () => ({ sites: await loadSites(deps.ch) }));
+    app.get(
+      '/v1/admin/sites',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'List the sites',
+          security: [{ bearer: [] }],
+          response: { 200: z.object({ sites: z.array(siteSchema) }) },
+        },
+      },
+      async () => ({ sites: await loadSites(deps.ch) }),
+    );
     if (deps.batch) await app.register(batchAdminRoutes(deps.batch));
     if (deps.replay) await app.register(replayAdminRoutes(deps.replay));
   };
