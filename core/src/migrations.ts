@@ -79,9 +79,12 @@ export interface MigrateOptions {
 }
 
 /**
- * Applies, in version order, the migrations not yet recorded in schema_migrations. Re-running is a
- * no-op; a recorded migration whose file changed is refused, since its tables were made from the old
- * text. Statements use IF NOT EXISTS, so a run cut off midway is finished by the next one.
+ * Applies the migrations not yet recorded in schema_migrations. Re-running is a no-op; a recorded
+ * migration whose file changed is refused, since its tables were made from the old text. Statements
+ * use IF NOT EXISTS, so a run cut off midway is finished by the next one.
+ *
+ * Order: version order, except that the migrations that touch the stream (see streamLast) run after
+ * every other pending one.
  */
 export async function migrate(
   ch: ClickHouseClient,
@@ -105,11 +108,13 @@ export async function migrate(
       );
     }
   }
+  const pending = migrations
+    .filter((m) => !recorded.has(m.version))
+    .map((m) => ({ ...m, statements: statements(render(m.template, options.variables)) }));
   const applied: Migration[] = [];
-  for (const migration of migrations) {
-    if (recorded.has(migration.version)) continue;
+  for (const { statements: sql, ...migration } of streamLast(pending, await kafkaTables(ch))) {
     const started = Date.now();
-    for (const statement of statements(render(migration.template, options.variables))) {
+    for (const statement of sql) {
       await ch.command({ query: statement });
     }
     await ch.insert({
@@ -124,4 +129,44 @@ export async function migrate(
     applied.push(migration);
   }
   return { applied };
+}
+
+const kafkaTableDdl =
+  /^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([\w.]+?)`?\s*\([\s\S]*\bENGINE\s*=\s*Kafka\b/i;
+
+/**
+ * The stream starts the moment a materialized view reading a Kafka engine table is attached: its
+ * consumer then pushes blocks through whatever views exist at that instant, and offsets are committed
+ * after each block. On a fresh install with a backlog in the topic, a view created by a later
+ * migration (0005 speed_minute, 0006 speed_dimensions come after 0003 kafka_stream) would miss the
+ * blocks consumed in between, for good. So the migrations that create a Kafka engine table or name
+ * one (its views) run after every other pending migration: the stream starts only once the schema
+ * below it is complete. They keep their version order among themselves.
+ *
+ * A stream migration should therefore hold only Kafka tables and the views that read them; the
+ * tables those views write to belong in ordinary migrations (which run first).
+ */
+export function streamLast<T extends { statements: string[] }>(
+  pending: T[],
+  existingKafkaTables: string[],
+): T[] {
+  const kafka = new Set(existingKafkaTables);
+  for (const m of pending) {
+    for (const statement of m.statements) {
+      const name = kafkaTableDdl.exec(statement)?.[1];
+      if (name) kafka.add(name.split('.').at(-1)!);
+    }
+  }
+  const names = [...kafka].map((n) => n.replace(/\W/g, '')).filter((n) => n.length > 0);
+  const reads = names.length ? new RegExp(`\\b(?:${names.join('|')})\\b`) : undefined;
+  const touchesStream = (m: T) => m.statements.some((s) => kafkaTableDdl.test(s) || reads?.test(s));
+  return [...pending.filter((m) => !touchesStream(m)), ...pending.filter(touchesStream)];
+}
+
+async function kafkaTables(ch: ClickHouseClient): Promise<string[]> {
+  const result = await ch.query({
+    query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'Kafka'",
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ name: string }>()).map((r) => r.name);
 }
