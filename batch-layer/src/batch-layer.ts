@@ -1,7 +1,17 @@
-import { type ClickHouseClient, type Config, type Logger, type Redis, readWatermark } from '@sightline/core';
+import { createHash } from 'node:crypto';
+import {
+  type ClickHouseClient,
+  type Config,
+  type Logger,
+  loadSites,
+  type Redis,
+  readWatermark,
+  siteIdSchema,
+} from '@sightline/core';
 import { type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
-import { LOGIC_VERSION, recomputeHour } from './recompute-hour.js';
+import { cleanupSupersededRuns } from './cleanup.js';
+import { type BatchLogic, currentLogic, recomputeHour } from './recompute-hour.js';
 import { floorHour, HOUR_MS, hoursToRecompute } from './watermark.js';
 
 const reasons = ['scheduled', 'late_events', 'reprocess'] as const;
@@ -9,7 +19,13 @@ type Reason = (typeof reasons)[number];
 
 export const batchJobSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('plan') }),
-  z.strictObject({ type: z.literal('recompute'), hour: z.iso.datetime(), reason: z.enum(reasons) }),
+  z.strictObject({ type: z.literal('cleanup') }),
+  z.strictObject({
+    type: z.literal('recompute'),
+    hour: z.iso.datetime(),
+    reason: z.enum(reasons),
+    sites: z.array(siteIdSchema).optional(),
+  }),
 ]);
 export type BatchJob = z.infer<typeof batchJobSchema>;
 
@@ -20,7 +36,11 @@ export type BatchJob = z.infer<typeof batchJobSchema>;
  * committed: the watermark catches up by itself.
  */
 function schedulers(config: Config) {
-  return [{ id: 'hourly-plan', pattern: config.BATCH_SCHEDULE, data: { type: 'plan' } satisfies BatchJob }];
+  return [
+    { id: 'hourly-plan', pattern: config.BATCH_SCHEDULE, data: { type: 'plan' } satisfies BatchJob },
+    // Half an hour after the plan, away from its recomputes: deletes the rows of superseded runs.
+    { id: 'hourly-cleanup', pattern: '35 * * * *', data: { type: 'cleanup' } satisfies BatchJob },
+  ];
 }
 
 export interface BatchStatus {
@@ -31,6 +51,8 @@ export interface BatchStatus {
     hour: string;
     status: string;
     reason: string;
+    logic_version: number;
+    sites: string[];
     input_rows: number;
     output_rows: number;
     duration_ms: number;
@@ -45,6 +67,7 @@ export class BatchLayer {
     private readonly worker: Worker,
     private readonly workerRedis: Redis,
     private readonly ch: ClickHouseClient,
+    private readonly logic: BatchLogic,
   ) {}
 
   static async start(deps: {
@@ -52,8 +75,11 @@ export class BatchLayer {
     ch: ClickHouseClient;
     redis: Redis;
     logger: Logger;
+    /** The recompute's rules; the current ones unless a test or a staged rollout says otherwise. */
+    logic?: BatchLogic;
   }): Promise<BatchLayer> {
     const { config, ch, redis, logger } = deps;
+    const logic = deps.logic ?? currentLogic;
     const connection = redis;
     const queue = new Queue(config.BATCH_QUEUE, {
       connection,
@@ -95,7 +121,16 @@ export class BatchLayer {
           if (hours.length) logger.info({ hours: hours.length }, 'batch plan: hours enqueued');
           return { enqueued: hours.length };
         }
-        const result = await recomputeHour(ch, new Date(data.hour), { reason: data.reason });
+        if (data.type === 'cleanup') {
+          const cleaned = await cleanupSupersededRuns(ch);
+          if (cleaned.runs) logger.info(cleaned, 'batch cleanup: superseded runs deleted');
+          return cleaned;
+        }
+        const result = await recomputeHour(ch, new Date(data.hour), {
+          reason: data.reason,
+          sites: data.sites,
+          logic,
+        });
         logger.info(result, 'batch hour committed');
         return result;
       },
@@ -105,17 +140,29 @@ export class BatchLayer {
     );
     worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
     await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
-    return new BatchLayer(queue, worker, workerRedis, ch);
+    return new BatchLayer(queue, worker, workerRedis, ch, logic);
   }
 
-  /** Enqueues every hour of [from, to) for recompute; the same hour waiting twice is one job. */
-  async reprocess(from: Date, to: Date): Promise<number> {
-    const hours: { hour: Date; reason: Reason }[] = [];
+  /**
+   * Enqueues every hour of [from, to) for recompute, for every site or only `sites`; the same hour
+   * and scope waiting twice is one job. Unknown sites are an answer, not an error.
+   */
+  async reprocess(
+    from: Date,
+    to: Date,
+    sites?: string[],
+  ): Promise<{ hours: number } | { unknownSites: string[] }> {
+    if (sites?.length) {
+      const known = new Set((await loadSites(this.ch)).map((s) => s.site_id));
+      const unknownSites = sites.filter((s) => !known.has(s));
+      if (unknownSites.length) return { unknownSites };
+    }
+    const hours: { hour: Date; reason: Reason; sites?: string[] | undefined }[] = [];
     for (let h = floorHour(from.getTime()); h < to.getTime(); h += HOUR_MS) {
-      hours.push({ hour: new Date(h), reason: 'reprocess' });
+      hours.push({ hour: new Date(h), reason: 'reprocess', sites });
     }
     await enqueue(this.queue, hours);
-    return hours.length;
+    return { hours: hours.length };
   }
 
   /** Runs finished since `since` (epoch ms) for a reason: what the reprocess command's progress bar counts. */
@@ -145,7 +192,8 @@ export class BatchLayer {
       this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
       this.ch
         .query({
-          query: `SELECT hour, status, reason, input_rows, output_rows, duration_ms, error FROM batch_runs
+          query: `SELECT hour, status, reason, logic_version, sites, input_rows, output_rows, duration_ms, error
+                  FROM batch_runs WHERE status IN ('committed', 'failed')
                   ORDER BY finished_at DESC LIMIT 24`,
           format: 'JSONEachRow',
         })
@@ -153,7 +201,7 @@ export class BatchLayer {
     ]);
     return {
       watermark: watermark?.toISOString() ?? null,
-      logic_version: LOGIC_VERSION,
+      logic_version: this.logic.version,
       jobs,
       last_runs: runs,
     };
@@ -167,13 +215,29 @@ export class BatchLayer {
   }
 }
 
-async function enqueue(queue: Queue, hours: { hour: Date; reason: Reason }[]): Promise<void> {
+async function enqueue(
+  queue: Queue,
+  hours: { hour: Date; reason: Reason; sites?: string[] | undefined }[],
+): Promise<void> {
   await queue.addBulk(
-    hours.map(({ hour, reason }) => ({
-      name: 'recompute',
-      data: { type: 'recompute', hour: hour.toISOString(), reason } satisfies BatchJob,
-      // One waiting job per hour: planning twice does not recompute twice.
-      opts: { jobId: `recompute-${hour.toISOString()}` },
-    })),
+    hours.map(({ hour, reason, sites }) => {
+      const scope = sites?.length ? [...new Set(sites)].sort() : undefined;
+      return {
+        name: 'recompute',
+        data: {
+          type: 'recompute',
+          hour: hour.toISOString(),
+          reason,
+          ...(scope && { sites: scope }),
+        } satisfies BatchJob,
+        // One waiting job per hour and scope: planning twice does not recompute twice, and a
+        // reprocess of a few sites never stands in for a waiting recompute of every site.
+        opts: { jobId: `recompute-${hour.toISOString()}${scope ? `-${scopeKey(scope)}` : ''}` },
+      };
+    }),
   );
+}
+
+function scopeKey(sites: string[]): string {
+  return createHash('sha256').update(sites.join('\n')).digest('hex').slice(0, 16);
 }

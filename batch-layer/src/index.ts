@@ -1,3 +1,4 @@
 export * from './batch-layer.js';
+export * from './cleanup.js';
 export * from './recompute-hour.js';
 export * from './watermark.js';

@@ -5,26 +5,44 @@ import { type ClickHouseClient, toClickHouseTime } from '@sightline/core';
  * Bumped whenever the recompute would give different numbers for the same events_raw (a fixed bug,
  * a new rule). Every output row and run records it; reprocessing a range with the new version is
  * how a bug in the numbers is fixed.
+ *
+ * 2: goals (a `goal` dimension; `conversions` counts the visitors who reached a goal), acquisition
+ *    dimensions (referrer_source, channel, utm_*) from the visit's entry, '' UTM and prop values
+ *    left out as in the speed layer.
  */
-export const LOGIC_VERSION = 1;
+export const LOGIC_VERSION = 2;
 
-/** A visit ends after 30 minutes without an event from the same visitor. */
-const SESSION_GAP_SECONDS = 1800;
+/**
+ * The rules of a recompute and the version that names them. The service runs `currentLogic`; a
+ * variant with another version is how a test (or a staged rollout) shows what a change moves.
+ */
+export interface BatchLogic {
+  version: number;
+  /** A visit ends after this long without an event from the same visitor. */
+  sessionGapSeconds: number;
+}
+
+export const currentLogic: BatchLogic = { version: LOGIC_VERSION, sessionGapSeconds: 1800 };
+
 /** Sessions are followed this far past the hour, so a visit that started in it is measured whole. */
 const LOOKAHEAD_HOURS = 2;
 
 export interface RecomputeResult {
   hour: string;
   runId: string;
+  logicVersion: number;
+  /** The sites recomputed; empty for all of them. */
+  sites: string[];
   inputRows: number;
   outputRows: number;
   durationMs: number;
 }
 
 /**
- * The events of the window, each once (the earliest delivery of an event_id), bots left out. The
- * window starts 30 minutes before the hour so a visit already going on at the hour's start is not
- * counted again, and runs past the hour so the visits that start in it are measured whole.
+ * The events of the window, each once (the earliest delivery of an event_id), bots left out, only
+ * the sites asked for (all when {sites} is empty). The window starts one session gap before the hour
+ * so a visit already going on at the hour's start is not counted again, and runs past the hour so
+ * the visits that start in it are measured whole.
  */
 const sessionized = `
   deduped AS (
@@ -32,15 +50,16 @@ const sessionized = `
       referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
       country, browser, os, device, props
     FROM events_raw
-    WHERE ts >= {hour:DateTime('UTC')} - INTERVAL ${SESSION_GAP_SECONDS} SECOND
+    WHERE ts >= {hour:DateTime('UTC')} - toIntervalSecond({gap:UInt32})
       AND ts < {hour:DateTime('UTC')} + INTERVAL ${1 + LOOKAHEAD_HOURS} HOUR
       AND NOT is_bot
+      AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))
     ORDER BY received_at
     LIMIT 1 BY event_id
   ),
   starts AS (
     SELECT *,
-      dateDiff('second', lagInFrame(ts, 1, toDateTime64(0, 3, 'UTC')) OVER w, ts) > ${SESSION_GAP_SECONDS} AS is_start
+      dateDiff('second', lagInFrame(ts, 1, toDateTime64(0, 3, 'UTC')) OVER w, ts) > {gap:UInt32} AS is_start
     FROM deduped
     WINDOW w AS (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
   ),
@@ -48,26 +67,51 @@ const sessionized = `
     SELECT *, sum(is_start) OVER (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
     FROM starts
   ),
-  -- A visit belongs to the hour it starts in. Non-interactive events (scroll depth, video
-  -- progress) do not turn a bounce into an engaged visit.
+  -- A visit belongs to the hour it starts in, with everything it contains (its pageviews after the
+  -- hour too). Non-interactive events (scroll depth, video progress) do not turn a bounce into an
+  -- engaged visit. Acquisition is the visit's first event's.
   sessions AS (
     SELECT site_id, visitor_id, session_no,
       min(ts) AS started, max(ts) AS ended,
       countIf(interactive) AS interactions,
+      countIf(name = 'pageview') AS pageviews, count() AS events,
+      sum(ifNull(revenue_amount, 0)) AS revenue,
       argMinIf(pathname, ts, name = 'pageview') AS entry_page,
       argMaxIf(pathname, ts, name = 'pageview') AS exit_page,
       argMin(referrer_source, ts) AS entry_source,
-      argMin(channel, ts) AS entry_channel
+      argMin(channel, ts) AS entry_channel,
+      argMin(utm_source, ts) AS entry_utm_source,
+      argMin(utm_medium, ts) AS entry_utm_medium,
+      argMin(utm_campaign, ts) AS entry_utm_campaign,
+      argMin(utm_content, ts) AS entry_utm_content,
+      argMin(utm_term, ts) AS entry_utm_term
     FROM numbered
     GROUP BY site_id, visitor_id, session_no
     HAVING started >= {hour:DateTime('UTC')} AND started < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
   ),
+  -- Each site's goals: a custom event by name, or a pageview whose path matches the goal's pattern.
+  goal_defs AS (
+    SELECT site_id, groupArray((name, event_name, page_regex)) AS defs
+    FROM site_goals FINAL
+    WHERE NOT deleted
+    GROUP BY site_id
+  ),
   in_hour AS (
-    SELECT * FROM deduped WHERE ts >= {hour:DateTime('UTC')} AND ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
+    SELECT d.*,
+      arrayMap(goal -> goal.1, arrayFilter(
+        goal -> (goal.2 != '' AND d.name = goal.2)
+          OR (goal.3 != '' AND d.name = 'pageview' AND match(d.pathname, goal.3)),
+        gd.defs)) AS goals
+    FROM deduped AS d LEFT JOIN goal_defs AS gd ON gd.site_id = d.site_id
+    WHERE d.ts >= {hour:DateTime('UTC')} AND d.ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
   )`;
 
+const hourlyColumns = `site_id, hour, run_id, logic_version, pageviews, events, visitors, visitors_state,
+  visits, bounces, visit_duration_seconds, conversions, revenue`;
+
+/** Conversions: the visitors who reached at least one of the site's goals in the hour. */
 const hourlySql = `
-  INSERT INTO batch_hourly
+  INSERT INTO batch_hourly (${hourlyColumns})
   WITH ${sessionized},
   visit_totals AS (
     SELECT site_id, count() AS visits, countIf(interactions <= 1) AS bounces,
@@ -77,68 +121,132 @@ const hourlySql = `
   SELECT e.site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16},
     countIf(e.name = 'pageview'), count(), uniqExact(e.visitor_id), uniqCombined64State(e.visitor_id),
     any(v.visits), any(v.bounces), any(v.duration),
-    uniqExactIf(e.visitor_id, e.name != 'pageview' AND e.interactive),
+    uniqExactIf(e.visitor_id, notEmpty(e.goals)),
     toDecimal128(sum(ifNull(e.revenue_amount, 0)), 4)
   FROM in_hour AS e LEFT JOIN visit_totals AS v ON v.site_id = e.site_id
   GROUP BY e.site_id`;
 
-/** The same dimensions as the speed layer; entry and exit pages and sources come from visits. */
+const dimensionColumns = `site_id, hour, run_id, logic_version, dimension, value, pageviews, events, visitors,
+  visitors_state, visits, bounces, revenue`;
+
+/**
+ * The speed layer's dimensions, with its rules for empty values, plus goals and exit pages.
+ * Per event: page, event_name, country, browser, os, device, prop:<key>, goal (the goal's name; its
+ * `events` are the conversions, `visitors` the visitors who converted). Per visit, in the hour it
+ * started: entry_page, exit_page, referrer_source, channel, utm_* (pageviews, events and revenue
+ * are the visit's).
+ */
 const dimensionsSql = `
-  INSERT INTO batch_dimensions_hourly
+  INSERT INTO batch_dimensions_hourly (${dimensionColumns})
   WITH ${sessionized},
   event_dims AS (
-    SELECT site_id, visitor_id, name, revenue_amount, interactive, dim.1 AS dimension, dim.2 AS value
+    SELECT site_id, visitor_id, name, revenue_amount, dim.1 AS dimension, dim.2 AS value
     FROM in_hour
     ARRAY JOIN arrayConcat(
-      [('page', pathname), ('referrer_source', referrer_source), ('channel', channel),
-       ('utm_source', utm_source), ('utm_medium', utm_medium), ('utm_campaign', utm_campaign),
-       ('utm_content', utm_content), ('utm_term', utm_term), ('country', country),
-       ('browser', browser), ('os', os), ('device', device), ('event_name', name)],
-      arrayMap((k, v) -> (concat('prop:', k), v), mapKeys(props), mapValues(props))
+      [('page', pathname), ('event_name', name), ('country', country), ('browser', browser),
+       ('os', os), ('device', device)],
+      arrayFilter(d -> d.2 != '', arrayMap((k, v) -> (concat('prop:', k), v), mapKeys(props), mapValues(props))),
+      arrayMap(g -> ('goal', g), goals)
     ) AS dim
   ),
   visit_dims AS (
-    SELECT site_id, dim.1 AS dimension, dim.2 AS value, count() AS visits, countIf(interactions <= 1) AS bounces
+    SELECT site_id, visitor_id, pageviews, events, revenue, interactions, dim.1 AS dimension, dim.2 AS value
     FROM sessions
-    ARRAY JOIN [('entry_page', entry_page), ('exit_page', exit_page)] AS dim
-    GROUP BY site_id, dimension, value
+    ARRAY JOIN arrayFilter(d -> d.2 != '' OR d.1 = 'referrer_source', [
+      ('entry_page', entry_page), ('exit_page', exit_page), ('referrer_source', entry_source),
+      ('channel', entry_channel), ('utm_source', entry_utm_source), ('utm_medium', entry_utm_medium),
+      ('utm_campaign', entry_utm_campaign), ('utm_content', entry_utm_content), ('utm_term', entry_utm_term)
+    ]) AS dim
   )
-  SELECT site_id, {hour:DateTime('UTC')}, {run:UUID}, dimension, value,
-    sum(pageviews), sum(events), sum(visitors), uniqCombined64MergeState(visitors_state),
-    sum(visits), sum(bounces), sum(revenue)
-  FROM (
-    SELECT site_id, dimension, value, countIf(name = 'pageview') AS pageviews, count() AS events,
-      uniqExact(visitor_id) AS visitors, uniqCombined64State(visitor_id) AS visitors_state,
-      toUInt64(0) AS visits, toUInt64(0) AS bounces, toDecimal128(sum(ifNull(revenue_amount, 0)), 4) AS revenue
-    FROM event_dims GROUP BY site_id, dimension, value
-    UNION ALL
-    SELECT site_id, dimension, value, 0, 0, 0, arrayReduce('uniqCombined64State', emptyArrayUInt64()),
-      visits, bounces, toDecimal128(0, 4)
-    FROM visit_dims
-  )
-  GROUP BY site_id, dimension, value`;
+  SELECT site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16}, dimension, value,
+    countIf(name = 'pageview'), count(), uniqExact(visitor_id), uniqCombined64State(visitor_id),
+    0, 0, toDecimal128(sum(ifNull(revenue_amount, 0)), 4)
+  FROM event_dims GROUP BY site_id, dimension, value
+  UNION ALL
+  SELECT site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16}, dimension, value,
+    sum(pageviews), sum(events), uniqExact(visitor_id), uniqCombined64State(visitor_id),
+    count(), countIf(interactions <= 1), toDecimal128(sum(revenue), 4)
+  FROM visit_dims GROUP BY site_id, dimension, value`;
 
 /**
- * Recomputes one hour for every site into a new run, then commits it with one insert into
- * batch_commits: readers switch from the previous run to this one at that instant.
+ * A run for some sites only still commits the whole hour: the other sites' rows of the committed
+ * run are copied into the new run first, unchanged (their logic version too), and then the one
+ * insert into batch_commits switches readers over. This keeps the commit atomic per hour with the
+ * same single-row switch as a full run, at the cost of copying rollup rows (a few per site), never
+ * raw events.
+ */
+const copyOthers = (table: string) => `
+  INSERT INTO ${table}
+  SELECT * REPLACE ({run:UUID} AS run_id)
+  -- A subquery: in one SELECT the replaced run_id would be what WHERE compares.
+  FROM (
+    SELECT * FROM ${table}
+    WHERE hour = {hour:DateTime('UTC')} AND run_id = {previous:UUID} AND NOT has({sites:Array(String)}, site_id)
+  )`;
+
+async function committedRun(ch: ClickHouseClient, hour: string): Promise<string | undefined> {
+  const [row] = await (
+    await ch.query({
+      query: `SELECT toString(run_id) AS run_id FROM batch_committed WHERE hour = {hour:DateTime('UTC')}`,
+      query_params: { hour },
+      format: 'JSONEachRow',
+    })
+  ).json<{ run_id: string }>();
+  return row?.run_id;
+}
+
+export interface RecomputeOptions {
+  reason: string;
+  /** Recompute only these sites; the others keep their committed numbers. Default: every site. */
+  sites?: string[] | undefined;
+  logic?: BatchLogic | undefined;
+}
+
+/**
+ * Recomputes one hour into a new run, then commits it with one insert into batch_commits: readers
+ * switch from the previous run to this one at that instant. The run is recorded in batch_runs when
+ * it starts (so cleanup never deletes a run still being written) and when it ends.
+ *
+ * With `sites`, only those sites are recomputed and the rest of the committed run is carried over.
+ * An hour never committed is recomputed for every site whatever `sites` says: committing it for a
+ * few sites would move the watermark over the others' missing numbers. Two runs of the same hour
+ * are not meant to overlap (the queue keeps one job per hour and scope, and the worker runs hours
+ * one at a time by default); if they do, the later commit wins whole, never a mix.
  */
 export async function recomputeHour(
   ch: ClickHouseClient,
   hour: Date,
-  options: { reason: string; logicVersion?: number },
+  options: RecomputeOptions,
 ): Promise<RecomputeResult> {
   const started = Date.now();
   const runId = randomUUID();
-  const logic = options.logicVersion ?? LOGIC_VERSION;
-  const hourParam = hour.toISOString().slice(0, 19).replace('T', ' ');
-  const params = { hour: hourParam, run: runId, logic };
+  const logic = options.logic ?? currentLogic;
+  const hourParam = toClickHouseTime(hour.getTime()).slice(0, 19);
+  const previous = options.sites?.length ? await committedRun(ch, hourParam) : undefined;
+  const sites = previous ? [...new Set(options.sites)].sort() : [];
+  const params = {
+    hour: hourParam,
+    run: runId,
+    logic: logic.version,
+    gap: logic.sessionGapSeconds,
+    sites,
+    previous: previous ?? runId,
+  };
+  const run = { ...params, reason: options.reason };
+  await recordRun(ch, run, 'started', { inputRows: 0, outputRows: 0, durationMs: 0 }, '');
+  let committed = false;
   try {
     await ch.command({ query: hourlySql, query_params: params });
     await ch.command({ query: dimensionsSql, query_params: params });
+    if (previous) {
+      await ch.command({ query: copyOthers('batch_hourly'), query_params: params });
+      await ch.command({ query: copyOthers('batch_dimensions_hourly'), query_params: params });
+    }
     const [counts] = await (
       await ch.query({
         query: `SELECT
-          (SELECT count() FROM events_raw WHERE ts >= {hour:DateTime('UTC')} AND ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR) AS input,
+          (SELECT count() FROM events_raw WHERE ts >= {hour:DateTime('UTC')} AND ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
+             AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))) AS input,
           (SELECT count() FROM batch_hourly WHERE hour = {hour:DateTime('UTC')} AND run_id = {run:UUID})
           + (SELECT count() FROM batch_dimensions_hourly WHERE hour = {hour:DateTime('UTC')} AND run_id = {run:UUID}) AS output`,
         query_params: params,
@@ -148,38 +256,47 @@ export async function recomputeHour(
     await ch.insert({
       table: 'batch_commits',
       values: [
-        { hour: hourParam, run_id: runId, logic_version: logic, committed_at: toClickHouseTime(Date.now()) },
+        {
+          hour: hourParam,
+          run_id: runId,
+          logic_version: logic.version,
+          committed_at: toClickHouseTime(Date.now()),
+        },
       ],
       format: 'JSONEachRow',
     });
-    const result = {
+    committed = true;
+    const result: RecomputeResult = {
       hour: hour.toISOString(),
       runId,
+      logicVersion: logic.version,
+      sites,
       inputRows: Number(counts!.input),
       outputRows: Number(counts!.output),
       durationMs: Date.now() - started,
     };
-    await recordRun(ch, params, options.reason, 'committed', result, '');
+    await recordRun(ch, run, 'committed', result, '');
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    await recordRun(
-      ch,
-      params,
-      options.reason,
-      'failed',
-      { inputRows: 0, outputRows: 0, durationMs: Date.now() - started },
-      message,
-    ).catch(() => {});
+    // A run is 'failed' only if it never became visible: cleanup deletes failed runs' rows at once.
+    if (!committed) {
+      const message = error instanceof Error ? error.message : String(error);
+      await recordRun(
+        ch,
+        run,
+        'failed',
+        { inputRows: 0, outputRows: 0, durationMs: Date.now() - started },
+        message,
+      ).catch(() => {});
+    }
     throw error;
   }
 }
 
 async function recordRun(
   ch: ClickHouseClient,
-  params: { hour: string; run: string; logic: number },
-  reason: string,
-  status: 'committed' | 'failed',
+  run: { hour: string; run: string; logic: number; sites: string[]; reason: string },
+  status: 'started' | 'committed' | 'failed',
   result: Pick<RecomputeResult, 'inputRows' | 'outputRows' | 'durationMs'>,
   error: string,
 ): Promise<void> {
@@ -187,10 +304,11 @@ async function recordRun(
     table: 'batch_runs',
     values: [
       {
-        hour: params.hour,
-        run_id: params.run,
-        logic_version: params.logic,
-        reason,
+        hour: run.hour,
+        run_id: run.run,
+        logic_version: run.logic,
+        reason: run.reason,
+        sites: run.sites,
         status,
         input_rows: result.inputRows,
         output_rows: result.outputRows,

@@ -8,7 +8,8 @@ import {
   type StoredEvent,
 } from '@sightline/core';
 import { makeStoredEvent, testStack } from '@sightline/core/testing';
-import { recomputeHour } from '../src/recompute-hour.js';
+import { cleanupSupersededRuns, supersededRuns } from '../src/cleanup.js';
+import { currentLogic, LOGIC_VERSION, recomputeHour } from '../src/recompute-hour.js';
 
 const H = Date.UTC(2026, 10, 20, 10);
 const at = (hh: number, mm: number) => Date.UTC(2026, 10, 20, hh, mm);
@@ -19,14 +20,15 @@ function row(e: StoredEvent) {
   return { ...e, kafka_partition: 0, kafka_offset: offset, kafka_ts: e.received_at };
 }
 
+/** The committed numbers of one site in the hour H. */
 async function committedHourly(ch: ClickHouseClient, site: string) {
   const result = await ch.query({
     query: `SELECT toString(hour) AS hour, pageviews, events, visitors, visits, bounces, visit_duration_seconds,
               conversions, toString(revenue) AS revenue
             FROM batch_hourly
             WHERE site_id = {site:String} AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
-            ORDER BY hour`,
-    query_params: { site },
+              AND batch_hourly.hour = {hour:DateTime('UTC')}`,
+    query_params: { site, hour: '2026-11-20 10:00:00' },
     format: 'JSONEachRow',
   });
   return (await result.json<Record<string, string | number>>()).map((r) =>
@@ -94,13 +96,35 @@ describe('recompute of one hour from events_raw', () => {
       makeStoredEvent({ site_id: 'b', visitor_id: '1', at: at(10, 0) }),
     ];
     await ch.insert({ table: 'events_raw', values: events.map(row), format: 'JSONEachRow' });
+    const goal = (name: string, fields: Record<string, string | boolean>, version = 1) => ({
+      site_id: 'a',
+      name,
+      event_name: '',
+      page_path: '',
+      page_regex: '',
+      created_at: '2026-11-20 00:00:00.000',
+      version,
+      ...fields,
+    });
+    await ch.insert({
+      table: 'site_goals',
+      values: [
+        goal('Purchase', { event_name: 'purchase' }),
+        goal('Visit /blog*', { page_path: '/blog*', page_regex: '^/blog.*$' }),
+        goal('Visit /pri*', { page_path: '/pri*', page_regex: '^/pri.*$' }),
+        // Deleted: a later version with deleted = true; scrolls must not convert.
+        goal('Scrolled', { event_name: 'scroll' }),
+        goal('Scrolled', { event_name: 'scroll', deleted: true }, 2),
+      ],
+      format: 'JSONEachRow',
+    });
   });
   after(async () => {
     await ch?.close();
     await cleanup?.();
   });
 
-  it('counts every metric of the hour exactly: dedup, bots, sessions across the hour boundary, bounces', async () => {
+  it('counts every metric of the hour exactly: dedup, bots, sessions across the hour boundary, bounces, goals', async () => {
     const result = await recomputeHour(ch, new Date(H), { reason: 'test' });
     assert.equal(result.inputRows, 9, 'rows of the hour in events_raw, duplicates and the bot included');
     assert.deepEqual(await committedHourly(ch, 'a'), [
@@ -112,19 +136,20 @@ describe('recompute of one hour from events_raw', () => {
         visits: 3,
         bounces: 1,
         visit_duration_seconds: 20 * 60 + 2 * 60 + 60,
-        conversions: 1,
+        // Visitors who reached a goal: 1 (Visit /blog*) and 3 (Purchase, Visit /pri*).
+        conversions: 2,
         revenue: '9.99',
       },
     ]);
     assert.equal((await committedHourly(ch, 'b'))[0]!.visits, 1);
   });
 
-  it('computes the dimensions: pages, events, props, and entry pages from visits', async () => {
+  it('computes the dimensions: pages, events, props, goals, and entry/exit pages and sources from visits', async () => {
     const result = await ch.query({
       query: `SELECT dimension, value, pageviews, events, visitors, visits, bounces
               FROM batch_dimensions_hourly
               WHERE site_id = 'a' AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
-                AND dimension IN ('page', 'event_name', 'prop:plan', 'entry_page')
+                AND dimension NOT IN ('country', 'browser', 'os', 'device')
               ORDER BY dimension, value`,
       format: 'JSONEachRow',
     });
@@ -133,17 +158,36 @@ describe('recompute of one hour from events_raw', () => {
         typeof v === 'string' ? v : Number(v),
       ),
     );
+    // Visits (in the hour they start, with everything they contain): visitor 1 from 10:50 (/, then
+    // /docs at 11:10), visitor 2 (/ and a scroll: a bounce), visitor 3 (/pricing and a purchase).
     assert.deepEqual(rows, [
-      ['entry_page', '/', 0, 0, 0, 2, 1],
-      ['entry_page', '/pricing', 0, 0, 0, 1, 0],
+      ['channel', 'direct', 4, 6, 3, 3, 1],
+      ['entry_page', '/', 3, 4, 2, 2, 1],
+      ['entry_page', '/pricing', 1, 2, 1, 1, 0],
       ['event_name', 'pageview', 4, 4, 3, 0, 0],
       ['event_name', 'purchase', 0, 1, 1, 0, 0],
       ['event_name', 'scroll', 0, 1, 1, 0, 0],
+      ['exit_page', '/', 1, 2, 1, 1, 1],
+      ['exit_page', '/docs', 2, 2, 1, 1, 0],
+      ['exit_page', '/pricing', 1, 2, 1, 1, 0],
+      ['goal', 'Purchase', 0, 1, 1, 0, 0],
+      ['goal', 'Visit /blog*', 1, 1, 1, 0, 0],
+      ['goal', 'Visit /pri*', 1, 1, 1, 0, 0],
       ['page', '/', 2, 3, 2, 0, 0],
       ['page', '/blog', 1, 1, 1, 0, 0],
       ['page', '/pricing', 1, 2, 1, 0, 0],
       ['prop:plan', 'pro', 0, 1, 1, 0, 0],
+      ['referrer_source', '', 4, 6, 3, 3, 1],
     ]);
+    const [revenue] = await (
+      await ch.query({
+        query: `SELECT toString(sum(revenue)) AS r FROM batch_dimensions_hourly
+                WHERE site_id = 'a' AND dimension = 'goal' AND value = 'Purchase'
+                  AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ r: string }>();
+    assert.equal(revenue!.r, '9.99', 'a goal carries the revenue of its conversions');
   });
 
   it('recomputing replaces the hour atomically: the same numbers once, never twice', async () => {
@@ -174,5 +218,211 @@ describe('recompute of one hour from events_raw', () => {
     );
     await recomputeHour(ch, new Date(H + 3600_000), { reason: 'test' });
     assert.equal((await readWatermark(ch))?.toISOString(), '2026-11-20T13:00:00.000Z');
+  });
+  it('--sites: recomputes only the sites asked for and carries the others over in the same commit', async () => {
+    // Late events for both sites arrive after the hour was committed.
+    await ch.insert({
+      table: 'events_raw',
+      values: [
+        makeStoredEvent({ site_id: 'a', visitor_id: '4', pathname: '/late', at: at(10, 40) }),
+        makeStoredEvent({ site_id: 'b', visitor_id: '4', pathname: '/late', at: at(10, 40) }),
+      ].map(row),
+      format: 'JSONEachRow',
+    });
+    const beforeB = await committedHourly(ch, 'b');
+    const scoped = await recomputeHour(ch, new Date(H), { reason: 'test', sites: ['a'] });
+    assert.deepEqual(scoped.sites, ['a']);
+    assert.equal(
+      scoped.inputRows,
+      9,
+      "only site a's rows of the hour are read (a duplicate and a bot among them)",
+    );
+    assert.equal((await committedHourly(ch, 'a'))[0]!.pageviews, 5, 'site a has its late pageview');
+    assert.deepEqual(await committedHourly(ch, 'b'), beforeB, 'site b keeps its committed numbers');
+    const dims = await (
+      await ch.query({
+        query: `SELECT site_id, count() AS n FROM batch_dimensions_hourly
+                WHERE (hour, run_id) IN (SELECT hour, run_id FROM batch_committed) AND hour = {h:DateTime('UTC')}
+                GROUP BY site_id ORDER BY site_id`,
+        query_params: { h: '2026-11-20 10:00:00' },
+        format: 'JSONEachRow',
+      })
+    ).json<{ site_id: string; n: number }>();
+    assert.deepEqual(
+      dims.map((d) => d.site_id),
+      ['a', 'b'],
+      "the committed run has both sites' dimension rows",
+    );
+    const [run] = await (
+      await ch.query({
+        query: `SELECT sites FROM batch_runs WHERE run_id = {run:UUID} AND status = 'committed'`,
+        query_params: { run: scoped.runId },
+        format: 'JSONEachRow',
+      })
+    ).json<{ sites: string[] }>();
+    assert.deepEqual(run!.sites, ['a']);
+
+    await recomputeHour(ch, new Date(H), { reason: 'test' });
+    assert.equal((await committedHourly(ch, 'b'))[0]!.pageviews, 2, 'a full run takes in site b too');
+  });
+
+  it('--sites on an hour never committed recomputes every site (the watermark must not skip any)', async () => {
+    const never = H - 5 * 3600_000;
+    await ch.insert({
+      table: 'events_raw',
+      values: [
+        makeStoredEvent({ site_id: 'a', visitor_id: '7', at: never + 60_000 }),
+        makeStoredEvent({ site_id: 'b', visitor_id: '7', at: never + 60_000 }),
+      ].map(row),
+      format: 'JSONEachRow',
+    });
+    const result = await recomputeHour(ch, new Date(never), { reason: 'test', sites: ['a'] });
+    assert.deepEqual(result.sites, []);
+    const [committed] = await (
+      await ch.query({
+        query: `SELECT groupArray(site_id) AS sites FROM (SELECT site_id FROM batch_hourly
+                WHERE (hour, run_id) IN (SELECT hour, run_id FROM batch_committed) AND hour = {h:DateTime('UTC')} ORDER BY site_id)`,
+        query_params: { h: '2026-11-20 05:00:00' },
+        format: 'JSONEachRow',
+      })
+    ).json<{ sites: string[] }>();
+    assert.deepEqual(committed!.sites, ['a', 'b']);
+  });
+
+  it('a logic variant records its version and changes exactly the numbers that depend on it', async () => {
+    const dimsOf = async () =>
+      (
+        await ch.query({
+          query: `SELECT dimension, value, pageviews, events, visitors, visits, bounces, logic_version
+                  FROM batch_dimensions_hourly
+                  WHERE site_id = 'a' AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
+                    AND hour = {h:DateTime('UTC')}
+                  ORDER BY dimension, value`,
+          query_params: { h: '2026-11-20 10:00:00' },
+          format: 'JSONEachRow',
+        })
+      ).json<Record<string, string | number>>();
+    const before = (await committedHourly(ch, 'a'))[0]!;
+    const dimsBefore = await dimsOf();
+    // A visit ends after 10 minutes idle instead of 30: visitor 1's 10:05 pageview (15 minutes after
+    // 09:50) starts a visit of its own, and 10:50 no longer goes on to 11:10.
+    const variant = { version: LOGIC_VERSION + 1, sessionGapSeconds: 600 };
+    const result = await recomputeHour(ch, new Date(H), { reason: 'test', logic: variant });
+    assert.equal(result.logicVersion, variant.version);
+    const after = (await committedHourly(ch, 'a'))[0]!;
+    assert.deepEqual(after, {
+      ...before,
+      visits: 5,
+      bounces: 4,
+      visit_duration_seconds: 2 * 60 + 60,
+    });
+    const dimsAfter = await dimsOf();
+    assert.ok(dimsAfter.every((d) => Number(d.logic_version) === variant.version));
+    const perEvent = (rows: Record<string, string | number>[]) =>
+      rows
+        .filter(
+          (d) => !['entry_page', 'exit_page', 'referrer_source', 'channel'].includes(String(d.dimension)),
+        )
+        .map(({ logic_version: _, ...d }) => d);
+    assert.deepEqual(
+      perEvent(dimsAfter),
+      perEvent(dimsBefore),
+      'per-event dimensions do not depend on visits',
+    );
+    const entry = dimsAfter.find((d) => d.dimension === 'entry_page' && d.value === '/blog');
+    assert.equal(Number(entry?.visits), 1, 'the new visit entered on /blog');
+    const versions = await (
+      await ch.query({
+        query: `SELECT
+          (SELECT logic_version FROM batch_committed WHERE hour = {h:DateTime('UTC')}) AS committed,
+          (SELECT logic_version FROM batch_runs WHERE run_id = {run:UUID} AND status = 'committed') AS run,
+          (SELECT any(logic_version) FROM batch_hourly WHERE run_id = {run:UUID}) AS hourly`,
+        query_params: { h: '2026-11-20 10:00:00', run: result.runId },
+        format: 'JSONEachRow',
+      })
+    ).json<Record<string, number>>();
+    assert.deepEqual(versions[0], {
+      committed: variant.version,
+      run: variant.version,
+      hourly: variant.version,
+    });
+
+    // Back to the current logic: the numbers are those of before the variant.
+    await recomputeHour(ch, new Date(H), { reason: 'test', logic: currentLogic });
+    assert.deepEqual(await committedHourly(ch, 'a'), [before]);
+  });
+
+  it('cleanup deletes superseded and failed runs after the grace period, never the committed or a running one', async () => {
+    const rowsOfRun = async (run: string) => {
+      const [r] = await (
+        await ch.query({
+          query: `SELECT (SELECT count() FROM batch_hourly WHERE run_id = {run:UUID})
+                    + (SELECT count() FROM batch_dimensions_hourly WHERE run_id = {run:UUID}) AS n`,
+          query_params: { run },
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: number }>();
+      return Number(r!.n);
+    };
+    const committed = await recomputeHour(ch, new Date(H), { reason: 'test' });
+    // A run still being written (started, rows half there, no commit yet) and a run that failed.
+    const running = '00000000-0000-4000-8000-000000000001';
+    const failed = '00000000-0000-4000-8000-000000000002';
+    const now = Date.now();
+    for (const [run, statuses] of [
+      [running, ['started']],
+      [failed, ['started', 'failed']],
+    ] as const) {
+      await ch.command({
+        query: `INSERT INTO batch_hourly (site_id, hour, run_id, pageviews)
+                VALUES ('a', {h:DateTime('UTC')}, {run:UUID}, 1000)`,
+        query_params: { h: '2026-11-20 10:00:00', run },
+      });
+      await ch.insert({
+        table: 'batch_runs',
+        values: statuses.map((status) => ({
+          hour: '2026-11-20 10:00:00',
+          run_id: run,
+          status,
+          reason: 'test',
+          finished_at: new Date(now).toISOString().replace('T', ' ').replace('Z', ''),
+        })),
+        format: 'JSONEachRow',
+      });
+    }
+    const superseded = (await supersededRuns(ch, { now: now + 60 * 60_000 })).map((r) => r.run_id);
+    assert.equal(superseded.length, 7, 'the six earlier committed runs of hour H and the failed one');
+    assert.ok(superseded.includes(failed));
+    assert.ok(!superseded.includes(running), 'a run being written is left alone');
+    assert.ok(!superseded.includes(committed.runId));
+
+    assert.deepEqual(
+      await cleanupSupersededRuns(ch, { now }),
+      { runs: 0 },
+      'within the grace period: nothing',
+    );
+    const before = await committedHourly(ch, 'a');
+    const cleaned = await cleanupSupersededRuns(ch, { now: now + 60 * 60_000 });
+    assert.equal(cleaned.runs, superseded.length);
+    assert.equal(await rowsOfRun(failed), 0);
+    assert.equal(await rowsOfRun(running), 1);
+    assert.ok((await rowsOfRun(committed.runId)) > 0);
+    assert.deepEqual(await committedHourly(ch, 'a'), before, 'readers see the same numbers');
+    const [left] = await (
+      await ch.query({
+        query: `SELECT uniqExact(run_id) AS n FROM batch_hourly WHERE hour = {h:DateTime('UTC')}`,
+        query_params: { h: '2026-11-20 10:00:00' },
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: number }>();
+    assert.equal(Number(left!.n), 2, 'the committed run and the one being written');
+    assert.deepEqual(
+      await cleanupSupersededRuns(ch, { now: now + 60 * 60_000 }),
+      { runs: 0 },
+      'cleaned once',
+    );
+    const abandoned = await cleanupSupersededRuns(ch, { now: now + 7 * 3600_000 });
+    assert.equal(abandoned.runs, 1, 'a run that never finished is deleted once abandoned');
+    assert.equal(await rowsOfRun(running), 0);
   });
 });

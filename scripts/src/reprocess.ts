@@ -1,5 +1,5 @@
 /**
- * `npm run reprocess -- --from <time> --to <time>`: recomputes the batch layer's hours of a range
+ * `npm run reprocess -- --from <time> --to <time> [--sites a,b]`: recomputes the batch layer's hours of a range
  * through the running service (its queue), and shows their progress. Interrupting this command
  * stops only the progress display: the queued hours are in Redis and the service finishes them,
  * across its own restarts too. Running it again for the same range is safe (idempotent).
@@ -7,10 +7,12 @@
 import { parseArgs } from 'node:util';
 import { adminClient, runCommand } from './admin-client.js';
 
-const help = `Usage: npm run reprocess -- --from <time> --to <time> [--url <service>] [--token <admin token>]
+const help = `Usage: npm run reprocess -- --from <time> --to <time> [--sites <id,id,…>] [--url <service>] [--token <admin token>]
 
 Recomputes every hour of [from, to) from events_raw with the current batch logic and commits
 each hour atomically. Times are ISO 8601 (2026-11-20T00:00:00Z) or dates (2026-11-20).
+
+  --sites   only these sites (comma-separated site ids); the other sites keep their numbers
 
   --url     the running service (default http://127.0.0.1:$PORT, PORT default 8080)
   --token   the admin token (default $ADMIN_TOKEN, else DATA_DIR/admin-token)`;
@@ -25,6 +27,7 @@ runCommand('reprocess', async () => {
     options: {
       from: { type: 'string' },
       to: { type: 'string' },
+      sites: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -40,13 +43,27 @@ runCommand('reprocess', async () => {
   }
   const admin = await adminClient(values);
   const since = Date.now();
-  const started = await admin.post('/v1/admin/reprocess', { from: values.from, to: values.to });
+  const sites = values.sites
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (values.sites !== undefined && !sites?.length) {
+    console.error('sightline reprocess: --sites needs at least one site id (see --help)');
+    return 2;
+  }
+  const started = await admin.post('/v1/admin/reprocess', {
+    from: values.from,
+    to: values.to,
+    ...(sites && { sites }),
+  });
   if (started.status !== 202) {
     console.error(`sightline reprocess: ${started.status} ${started.body.error?.message ?? ''}`);
     return 1;
   }
   const hours = Number(started.body.hours);
-  console.log(`Reprocessing ${hours} hours (${values.from} to ${values.to})…`);
+  console.log(
+    `Reprocessing ${hours} hours (${values.from} to ${values.to}, ${sites ? `sites ${sites.join(', ')}` : 'every site'})…`,
+  );
   for (;;) {
     const status = (await admin.get(`/v1/admin/batch?since=${since}&reason=reprocess`)).body as unknown as {
       runs_since: { committed: number; failed: number; input_rows: number };

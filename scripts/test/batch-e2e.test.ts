@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LOGIC_VERSION } from '@sightline/batch-layer';
 import { testStack } from '@sightline/core/testing';
 import { type Embedded, startEmbedded } from '../src/embedded.js';
 import { createSite, logger } from './support/service.js';
@@ -152,7 +153,7 @@ describe('batch layer and the Lambda merge, end to end', () => {
       last_runs: { status: string }[];
     };
     assert.equal(status.watermark, new Date(past + HOUR).toISOString());
-    assert.equal(status.logic_version, 1);
+    assert.equal(status.logic_version, LOGIC_VERSION);
     assert.ok(status.last_runs.length >= 2 && status.last_runs.every((r) => r.status === 'committed'));
   });
 });

@@ -12,6 +12,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/admin-token.js';
 import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
+import { goalsAdminRoutes } from './goals-admin.js';
 import { errorSchema } from './docs.js';
 import { type ReplayControl, replayAdminRoutes } from './replay-admin.js';
 
@@ -78,4 +79,5 @@ export const adminRoutes =
     );
     if (deps.batch) await app.register(batchAdminRoutes(deps.batch));
     if (deps.replay) await app.register(replayAdminRoutes(deps.replay));
+    await app.register(goalsAdminRoutes(deps.ch));
   };

@@ -1,3 +1,4 @@
+import { errorBody, siteIdSchema } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { invalidRange, timeBound } from './time-range.js';
@@ -5,7 +6,8 @@ import { invalidRange, timeBound } from './time-range.js';
 /** What the admin API needs of the batch layer (embedded: in this process; cluster: its queue). */
 export interface BatchControl {
   status(): Promise<unknown>;
-  reprocess(from: Date, to: Date): Promise<number>;
+  /** Enqueues the hours of [from, to), for every site or only `sites`. */
+  reprocess(from: Date, to: Date, sites?: string[]): Promise<{ hours: number } | { unknownSites: string[] }>;
   runsSince(
     since: number,
     reason: string,
@@ -14,7 +16,11 @@ export interface BatchControl {
 
 const MAX_HOURS = 24 * 400;
 const reprocessBody = z
-  .strictObject({ from: timeBound, to: timeBound })
+  .strictObject({
+    from: timeBound,
+    to: timeBound,
+    sites: z.array(siteIdSchema).min(1).max(1000).optional(),
+  })
   .refine((b) => b.to > b.from, { message: 'must be after from', path: ['to'] })
   .refine((b) => b.to.getTime() - b.from.getTime() <= MAX_HOURS * 3600_000, {
     message: 'at most 400 days',
@@ -38,9 +44,17 @@ export const batchAdminRoutes =
     app.post('/v1/admin/reprocess', async (request, reply) => {
       const parsed = reprocessBody.safeParse(request.body);
       if (!parsed.success) return reply.code(400).send(invalidRange(parsed.error));
-      const hours = await batch.reprocess(parsed.data.from, parsed.data.to);
-      return reply
-        .code(202)
-        .send({ hours, from: parsed.data.from.toISOString(), to: parsed.data.to.toISOString() });
+      const { from, to, sites } = parsed.data;
+      const result = await batch.reprocess(from, to, sites);
+      if ('unknownSites' in result) {
+        const message = `not registered sites: ${result.unknownSites.join(', ')}`;
+        return reply.code(400).send(errorBody('unknown_site', message, [{ path: 'sites', message }]));
+      }
+      return reply.code(202).send({
+        hours: result.hours,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        sites: sites ?? null,
+      });
     });
   };
