@@ -12,8 +12,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/admin-token.js';
 import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
-import { goalsAdminRoutes } from './goals-admin.js';
 import { errorSchema } from './docs.js';
+import { goalsAdminRoutes } from './goals-admin.js';
 import { type ReplayControl, replayAdminRoutes } from './replay-admin.js';
 
 export interface AdminDeps {
