@@ -66,6 +66,14 @@ export const configSchema = z.object({
   RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(3000),
   /** Events per site per minute; 0 turns it off. */
   RATE_LIMIT_SITE_PER_MINUTE: z.coerce.number().int().min(0).default(3_000_000),
+  /** Query API requests per API key per minute (Redis-backed; 429 with Retry-After beyond); 0 turns it off. */
+  RATE_LIMIT_KEY_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  /** How long a looked-up API key is trusted before it is read again: a revocation takes effect within this. */
+  API_KEY_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(5),
+  /** POST /v1/sql: longest run of one analyst query, seconds. */
+  SQL_MAX_EXECUTION_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** POST /v1/sql: most rows one analyst query may answer (beyond: 400 too_many_rows). */
+  SQL_MAX_RESULT_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Bearer token of the admin endpoints (sites, keys). Unset: `npm start` makes one and keeps it in DATA_DIR/admin-token. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 

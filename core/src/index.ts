@@ -9,3 +9,4 @@ export * from './migrations.js';
 export * from './redis.js';
 export * from './sites.js';
 export * from './watermark.js';
+export * from './rate-limit.js';

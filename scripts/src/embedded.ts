@@ -58,6 +58,8 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   await applySchema(schemaClient, config, logger.child({ role: 'speed-layer' }));
 
   const pool = ClickHousePool.create(config, config.CLICKHOUSE_SERVING_CONNECTIONS);
+  // POST /v1/sql runs analysts' queries on a connection of its own, which it makes read-only for good.
+  const analystClient = createClickHouse(config);
   const redis = createRedis(config);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -159,7 +161,16 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     }),
   );
   await app.register(
-    servingPlugin({ pool, adminToken, onSiteCreated: (site) => sites.add(site), batch, replay }),
+    servingPlugin({
+      pool,
+      adminToken,
+      redis,
+      config,
+      analyst: analystClient,
+      onSiteCreated: (site) => sites.add(site),
+      batch,
+      replay,
+    }),
   );
   await app.register(
     healthRoutes({
@@ -190,6 +201,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     await batchClient.close();
     redis.disconnect();
     await pool.close();
+    await analystClient.close();
     await schemaClient.close();
   });
 

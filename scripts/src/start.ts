@@ -82,9 +82,16 @@ Send an event:
     -H 'user-agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0' \\
     -d '{"site_id":"${site}","name":"pageview","url":"https://${demoSite ? DEMO_DOMAIN : 'my-site.example'}/pricing"}'
 
-Read it back (within a few seconds; requests without a browser's User-Agent, such as plain curl,
-count as bots and stay out of the metrics):
-  curl '${service.url}/v1/sites/${site}/timeseries?metrics=pageviews,visitors&interval=hour&from=${today}&to=${tomorrow}'
+Make a read key for the site (the answer's "key" is shown once):
+  curl -X POST ${service.url}/v1/admin/keys -H 'authorization: Bearer ${service.adminToken}' \\
+    -H 'content-type: application/json' -d '{"sites":["${site}"],"scope":"read"}'
+
+Read it back with that key (within a few seconds; requests without a browser's User-Agent, such as
+plain curl, count as bots and stay out of the metrics):
+  curl -H 'authorization: Bearer sl_…' \\
+    '${service.url}/v1/sites/${site}/timeseries?metrics=pageviews,visitors&interval=hour&from=${today}&to=${tomorrow}'
+
+API documentation: ${service.url}/docs
 
 Health: ${service.url}/health · readiness: ${service.url}/ready · metrics: ${service.url}/metrics · stop with Ctrl-C
 `);

@@ -10,6 +10,14 @@ import { createSite, logger } from './support/service.js';
 
 const HOUR = 3600_000;
 
+interface AdminAnswer {
+  name?: string;
+  event_name?: string | null;
+  page_path?: string | null;
+  goals?: { name: string }[];
+  error?: { code: string; details: { path: string }[] };
+}
+
 describe('batch layer and the Lambda merge, end to end', () => {
   let service: Embedded;
   let siteId: string;
@@ -47,12 +55,42 @@ describe('batch layer and the Lambda merge, end to end', () => {
       from: new Date(past - HOUR).toISOString(),
       to: new Date(current + HOUR).toISOString(),
     });
-    const response = await fetch(`${service.url}/v1/sites/${siteId}/timeseries?${query}`);
+    const response = await fetch(`${service.url}/v1/sites/${siteId}/timeseries?${query}`, {
+      headers: { authorization: `Bearer ${service.adminToken}` },
+    });
     assert.equal(response.status, 200);
     return (await response.json()) as {
       authoritative_until: string | null;
       results: { time: string; pageviews: number }[];
     };
+  }
+
+  /** Runs `npm run reprocess` against the service, asynchronously: the service runs in this very process. */
+  async function reprocess(...args: string[]) {
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        path.resolve(import.meta.dirname, '../src/reprocess.ts'),
+        ...args,
+        '--url',
+        service.url,
+        '--token',
+        service.adminToken,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const cli = { stdout: '', stderr: '', status: -1 };
+    child.stdout.on('data', (d) => {
+      cli.stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      cli.stderr += d;
+    });
+    cli.status = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    return cli;
   }
 
   const pageviews = (body: Awaited<ReturnType<typeof timeseries>>) => body.results.map((r) => r.pageviews);
@@ -77,34 +115,12 @@ describe('batch layer and the Lambda merge, end to end', () => {
     const live = await timeseries();
     assert.equal(live.authoritative_until, null, 'nothing is authoritative before the batch commits');
 
-    const token = service.adminToken;
-    // Asynchronously: the service answering the command runs in this very process.
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=development',
-        '--import',
-        'tsx',
-        path.resolve(import.meta.dirname, '../src/reprocess.ts'),
-        '--from',
-        new Date(past).toISOString(),
-        '--to',
-        new Date(past + HOUR).toISOString(),
-        '--url',
-        service.url,
-        '--token',
-        token,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const cli = await reprocess(
+      '--from',
+      new Date(past).toISOString(),
+      '--to',
+      new Date(past + HOUR).toISOString(),
     );
-    const cli = { stdout: '', stderr: '', status: -1 };
-    child.stdout.on('data', (d) => {
-      cli.stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      cli.stderr += d;
-    });
-    cli.status = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /Reprocessing 1 hours/);
     assert.match(cli.stdout, /Done: 1 hours recomputed and committed/);
@@ -155,5 +171,131 @@ describe('batch layer and the Lambda merge, end to end', () => {
     assert.equal(status.watermark, new Date(past + HOUR).toISOString());
     assert.equal(status.logic_version, LOGIC_VERSION);
     assert.ok(status.last_runs.length >= 2 && status.last_runs.every((r) => r.status === 'committed'));
+  });
+  async function admin(method: string, route: string, body?: unknown, token = service.adminToken) {
+    const response = await fetch(`${service.url}${route}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => ({}))) as AdminAnswer,
+    };
+  }
+
+  it('goals: POST and GET /v1/admin/sites/:site/goals, admin only, every bad input a 4xx naming it', async () => {
+    const route = `/v1/admin/sites/${siteId}/goals`;
+    assert.equal((await admin('POST', route, { event_name: 'signup' }, '')).status, 401);
+    const signup = await admin('POST', route, { event_name: 'signup' });
+    assert.equal(signup.status, 201);
+    assert.deepEqual(
+      { name: signup.body.name, event_name: signup.body.event_name, page_path: signup.body.page_path },
+      { name: 'signup', event_name: 'signup', page_path: null },
+    );
+    const checkout = await admin('POST', route, { page_path: '/checkout/*' });
+    assert.equal(checkout.status, 201);
+    assert.equal(checkout.body.name, 'Visit /checkout/*');
+
+    const both = await admin('POST', route, { event_name: 'a', page_path: '/a' });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.error?.code, 'invalid_goal');
+    assert.equal(both.body.error?.details[0]?.path, 'event_name');
+    const relative = await admin('POST', route, { page_path: 'checkout' });
+    assert.equal(relative.status, 400);
+    assert.equal(relative.body.error?.details[0]?.path, 'page_path');
+    assert.equal((await admin('POST', route, { event_name: 'signup' })).status, 409);
+    assert.equal((await admin('POST', '/v1/admin/sites/s_nope/goals', { event_name: 'x' })).status, 404);
+
+    const listed = await admin('GET', route);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.goals?.map((g) => g.name),
+      ['Visit /checkout/*', 'signup'],
+    );
+    const extra = await admin('POST', route, { name: 'Extra', event_name: 'extra' });
+    assert.equal(extra.status, 201);
+    assert.equal((await admin('DELETE', `${route}/Extra`)).status, 204);
+    assert.equal((await admin('GET', route)).body.goals?.length, 2);
+  });
+
+  it('reprocess --sites applies the goals to past hours of that site only', async () => {
+    const other = await createSite(service, 'batch-e2e-other.example');
+    assert.equal(
+      (await admin('POST', `/v1/admin/sites/${other}/goals`, { event_name: 'signup' })).status,
+      201,
+    );
+    await send({ name: 'signup', timestamp: past + 20 * 60_000, revenue: { amount: 5, currency: 'EUR' } });
+    await send({ url: 'https://batch-e2e.example/checkout/pay', timestamp: past + 21 * 60_000 });
+    const response = await fetch(`${service.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0',
+      },
+      body: JSON.stringify({
+        site_id: other,
+        name: 'signup',
+        url: 'https://batch-e2e-other.example/',
+        timestamp: past + 20 * 60_000,
+      }),
+    });
+    assert.equal(response.status, 202);
+    const stored = async () => {
+      const result = await service.clickhouse.client.query({
+        query: `SELECT count() AS n FROM events_raw WHERE site_id IN ({a:String}, {b:String}) AND name = 'signup'`,
+        query_params: { a: siteId, b: other },
+        format: 'JSONEachRow',
+      });
+      return Number((await result.json<{ n: number }>())[0]!.n);
+    };
+    await until(async () => (await stored()) === 2, 20_000, stored);
+
+    const bad = await reprocess(
+      '--from',
+      new Date(past).toISOString(),
+      '--to',
+      new Date(past + HOUR).toISOString(),
+      '--sites',
+      's_nope',
+    );
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /not registered sites: s_nope/);
+
+    const cli = await reprocess(
+      '--from',
+      new Date(past).toISOString(),
+      '--to',
+      new Date(past + HOUR).toISOString(),
+      '--sites',
+      siteId,
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`Reprocessing 1 hours \\(.*sites ${siteId}\\)`));
+
+    const goals = async (site: string) => {
+      const result = await service.clickhouse.client.query({
+        query: `SELECT value, events, visitors, toString(revenue) AS revenue FROM batch_dimensions_hourly
+                WHERE site_id = {site:String} AND dimension = 'goal'
+                  AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
+                ORDER BY value`,
+        query_params: { site },
+        format: 'JSONEachRow',
+      });
+      return (await result.json<Record<string, string | number>>()).map((r) => [
+        r.value,
+        Number(r.events),
+        Number(r.visitors),
+        r.revenue,
+      ]);
+    };
+    assert.deepEqual(await goals(siteId), [
+      ['Visit /checkout/*', 1, 1, '0'],
+      ['signup', 1, 1, '5'],
+    ]);
+    assert.deepEqual(await goals(other), [], 'the other site was not reprocessed');
   });
 });

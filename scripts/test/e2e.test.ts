@@ -58,10 +58,19 @@ describe('the thin slice, end to end on the real stack', () => {
       from: new Date(hour - 3600_000).toISOString(),
       to: new Date(hour + 3600_000).toISOString(),
     });
+    const made = await fetch(`${service.url}/v1/admin/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${service.adminToken}` },
+      body: JSON.stringify({ sites: [siteId], scope: 'read' }),
+    });
+    assert.equal(made.status, 201);
+    const { key } = (await made.json()) as { key: string };
+    const timeseries = `${service.url}/v1/sites/${siteId}/timeseries?${query}`;
+    assert.equal((await fetch(timeseries)).status, 401, 'no key, no numbers');
     const deadline = Date.now() + 10_000;
     let body: { results: { time: string; pageviews: number; visitors: number }[] } | undefined;
     while (Date.now() < deadline) {
-      const response = await fetch(`${service.url}/v1/sites/${siteId}/timeseries?${query}`);
+      const response = await fetch(timeseries, { headers: { authorization: `Bearer ${key}` } });
       assert.equal(response.status, 200);
       body = (await response.json()) as typeof body;
       if (body?.results.some((r) => r.pageviews > 0)) break;

@@ -1,4 +1,6 @@
-import type { ClickHousePool, Site } from '@sightline/core';
+import { type ClickHouseClient, type ClickHousePool, type Config, type Redis, RedisRateLimit, type Site } from '@sightline/core';
+import { KeyCache } from './auth/key-cache.js';
+import { installReadAuth } from './auth/read-auth.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoutes } from './routes/admin.js';
 import type { BatchControl } from './routes/batch-admin.js';
@@ -9,6 +11,14 @@ import { timeseriesRoutes } from './routes/timeseries.js';
 export interface ServingDeps {
   pool: ClickHousePool;
   adminToken: string;
+  /** Per-key rate limits and the response cache. */
+  redis: Redis;
+  config: Pick<
+    Config,
+    'RATE_LIMIT_KEY_PER_MINUTE' | 'API_KEY_CACHE_SECONDS' | 'SQL_MAX_EXECUTION_SECONDS' | 'SQL_MAX_RESULT_ROWS'
+  >;
+  /** A ClickHouse connection of POST /v1/sql's own, made read-only for good; without it, no /v1/sql. */
+  analyst?: ClickHouseClient;
   onSiteCreated?: (site: Site) => void;
   batch?: BatchControl;
   replay?: ReplayControl;
@@ -20,11 +30,19 @@ export const servingPlugin =
   async (app) => {
     // Routes declare zod schemas: they validate requests, encode answers and make the OpenAPI document.
     useZodSchemas(app);
+    const keys = new KeyCache(() => deps.pool.client, deps.config.API_KEY_CACHE_SECONDS * 1000);
+    // Before any route: every route of this context needs a key that reads its site (deny by default).
+    installReadAuth(app, {
+      adminToken: deps.adminToken,
+      keys,
+      limit: new RedisRateLimit(deps.redis, { prefix: 'key', perMinute: deps.config.RATE_LIMIT_KEY_PER_MINUTE }),
+    });
     await app.register(timeseriesRoutes(deps));
     await app.register(
       adminRoutes({
         ch: deps.pool.client,
         adminToken: deps.adminToken,
+        keys,
         onSiteCreated: deps.onSiteCreated,
         batch: deps.batch,
         replay: deps.replay,

@@ -11,14 +11,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/admin-token.js';
+import type { KeyCache } from '../auth/key-cache.js';
 import { type BatchControl, batchAdminRoutes } from './batch-admin.js';
 import { errorSchema } from './docs.js';
 import { goalsAdminRoutes } from './goals-admin.js';
+import { keysAdminRoutes } from './keys-admin.js';
 import { type ReplayControl, replayAdminRoutes } from './replay-admin.js';
 
 export interface AdminDeps {
   ch: ClickHouseClient;
   adminToken: string;
+  keys: KeyCache;
   /** Told about a new site so in-process caches need not wait for their next refresh. */
   onSiteCreated?: ((site: Site) => void) | undefined;
   batch?: BatchControl | undefined;
@@ -77,6 +80,7 @@ export const adminRoutes =
       },
       async () => ({ sites: await loadSites(deps.ch) }),
     );
+    await app.register(keysAdminRoutes({ ch: deps.ch, keys: deps.keys }));
     if (deps.batch) await app.register(batchAdminRoutes(deps.batch));
     if (deps.replay) await app.register(replayAdminRoutes(deps.replay));
     await app.register(goalsAdminRoutes(deps.ch));
