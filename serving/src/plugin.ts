@@ -1,12 +1,19 @@
-import { type ClickHouseClient, type ClickHousePool, type Config, type Redis, RedisRateLimit, type Site } from '@sightline/core';
+import {
+  type ClickHouseClient,
+  type ClickHousePool,
+  type Config,
+  type Redis,
+  RedisRateLimit,
+  type Site,
+} from '@sightline/core';
+import type { FastifyPluginAsync } from 'fastify';
 import { KeyCache } from './auth/key-cache.js';
 import { installReadAuth } from './auth/read-auth.js';
-import type { FastifyPluginAsync } from 'fastify';
 import { adminRoutes } from './routes/admin.js';
 import type { BatchControl } from './routes/batch-admin.js';
 import { useZodSchemas } from './routes/docs.js';
+import { queryRoutes } from './routes/query-routes.js';
 import type { ReplayControl } from './routes/replay-admin.js';
-import { timeseriesRoutes } from './routes/timeseries.js';
 
 export interface ServingDeps {
   pool: ClickHousePool;
@@ -15,7 +22,10 @@ export interface ServingDeps {
   redis: Redis;
   config: Pick<
     Config,
-    'RATE_LIMIT_KEY_PER_MINUTE' | 'API_KEY_CACHE_SECONDS' | 'SQL_MAX_EXECUTION_SECONDS' | 'SQL_MAX_RESULT_ROWS'
+    | 'RATE_LIMIT_KEY_PER_MINUTE'
+    | 'API_KEY_CACHE_SECONDS'
+    | 'SQL_MAX_EXECUTION_SECONDS'
+    | 'SQL_MAX_RESULT_ROWS'
   >;
   /** A ClickHouse connection of POST /v1/sql's own, made read-only for good; without it, no /v1/sql. */
   analyst?: ClickHouseClient;
@@ -35,9 +45,12 @@ export const servingPlugin =
     installReadAuth(app, {
       adminToken: deps.adminToken,
       keys,
-      limit: new RedisRateLimit(deps.redis, { prefix: 'key', perMinute: deps.config.RATE_LIMIT_KEY_PER_MINUTE }),
+      limit: new RedisRateLimit(deps.redis, {
+        prefix: 'key',
+        perMinute: deps.config.RATE_LIMIT_KEY_PER_MINUTE,
+      }),
     });
-    await app.register(timeseriesRoutes(deps));
+    await app.register(queryRoutes(deps));
     await app.register(
       adminRoutes({
         ch: deps.pool.client,

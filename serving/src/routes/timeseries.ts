@@ -1,74 +1,122 @@
-import { type ClickHousePool, errorBody, readWatermark, siteIdSchema, zodDetails } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type Interval, queryTimeseries, timeseriesMetrics } from '../timeseries.query.js';
+import { toCsv } from '../query/csv.js';
+import { filtersParamSchema } from '../query/filters.js';
+import { metricListSchema } from '../query/metrics.js';
+import {
+  answer,
+  MAX_RANGE_DAYS,
+  type QueryService,
+  rangeShape,
+  resolveUnits,
+  siteParamsSchema,
+  wantsCsv,
+  warnings,
+} from '../query/request.js';
+import { DAY_MS, formatInZone, intervals, previousPeriod } from '../query/time.js';
+import { queryTimeseries, unitMs } from '../query/timeseries.query.js';
+import { errorSchema } from './docs.js';
 
-const MAX_RANGE_MS = 400 * 86_400_000;
-const stepMs: Record<Interval, number> = { hour: 3600_000, day: 86_400_000 };
+const querySchema = z.strictObject({
+  metrics: metricListSchema.default(['pageviews']),
+  interval: z.enum(intervals).default('hour'),
+  ...rangeShape,
+  filters: filtersParamSchema.optional(),
+  compare: z.enum(['previous_period']).optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
 
-const time = z.union(
-  [
-    z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`)),
-    z.iso.datetime({ offset: true }).transform((d) => Date.parse(d)),
-  ],
-  {
-    error: (issue) =>
-      issue.input === undefined ? 'required' : 'must be YYYY-MM-DD or ISO 8601 with a time zone',
-  },
-);
+/** Minute buckets come from speed_minute, which keeps three days: at most one day at a time. */
+const maxRangeMs = (interval: string) => (interval === 'minute' ? DAY_MS : MAX_RANGE_DAYS * DAY_MS);
 
-const querySchema = z
-  .strictObject({
-    metrics: z
-      .string()
-      .default('pageviews')
-      .transform((s) => s.split(',').map((m) => m.trim()))
-      .pipe(z.array(z.enum(timeseriesMetrics)).min(1)),
-    interval: z.enum(['hour', 'day']).default('hour'),
-    from: time,
-    to: time,
-  })
-  .refine((q) => q.to > q.from, { message: 'must be after from', path: ['to'] })
-  .refine((q) => q.to - q.from <= MAX_RANGE_MS, { message: 'range is longer than 400 days', path: ['to'] });
-
-/** GET /v1/sites/:site/timeseries: metrics per hour or day bucket, UTC. */
+/**
+ * GET /v1/sites/:site/timeseries: metrics per bucket in the site's zone (or `tz`), optionally with
+ * the previous period of the same length; JSON or CSV.
+ */
 export const timeseriesRoutes =
-  (deps: { pool: ClickHousePool }): FastifyPluginAsync =>
+  (service: QueryService): FastifyPluginAsync =>
   async (app) => {
-    app.get<{ Params: { site: string } }>('/v1/sites/:site/timeseries', async (request, reply) => {
-      const site = siteIdSchema.safeParse(request.params.site);
-      const query = querySchema.safeParse(request.query);
-      if (!site.success || !query.success) {
-        const details = [
-          ...(site.success ? [] : zodDetails(site.error).map((d) => ({ ...d, path: 'site' }))),
-          ...(query.success ? [] : zodDetails(query.error)),
-        ];
-        return reply
-          .code(400)
-          .send(
-            errorBody('invalid_query', details.map((d) => `${d.path}: ${d.message}`).join('; '), details),
-          );
-      }
-      const step = stepMs[query.data.interval];
-      // Buckets start on whole intervals (UTC): widen the range outward to whole buckets.
-      const from = Math.floor(query.data.from / step) * step;
-      const to = Math.ceil(query.data.to / step) * step;
-      const client = deps.pool.client;
-      const [authoritativeUntil, results] = await Promise.all([
-        readWatermark(client).then((w) => w?.toISOString() ?? null),
-        queryTimeseries(client, {
-          siteId: site.data,
-          metrics: query.data.metrics,
-          interval: query.data.interval,
-          from,
-          to,
+    app.withTypeProvider<ZodTypeProvider>().get(
+      '/v1/sites/:site/timeseries',
+      {
+        schema: {
+          summary: 'Metrics per time bucket',
+          description:
+            'Buckets (minute, hour, day, week, month) in the site time zone or `tz`, built from UTC hours ' +
+            '(an hour goes to the bucket its start falls in). Hours before authoritative_until come from ' +
+            'the batch layer, later ones from the speed layer; visits, bounce_rate, views_per_visit and ' +
+            'visit_duration exist only for batch hours. `filters` is a JSON array ' +
+            '`[["is","page",["/a"]]]` over one dimension.',
+          tags: ['query'],
+          security: [{ bearer: [] }],
+          params: siteParamsSchema,
+          querystring: querySchema,
+          response: { 200: z.unknown(), 400: errorSchema, 404: errorSchema, 503: errorSchema },
+        },
+      },
+      (request, reply) =>
+        answer(reply, async () => {
+          const site = request.params.site;
+          const q = request.query;
+          const tz = await service.zone(site, q.tz);
+          const unit = unitMs(q.interval);
+          const units = resolveUnits(q.from, q.to, tz, unit, maxRangeMs(q.interval));
+          const ctx = service.context();
+          const filters = q.filters ?? [];
+          const previous = q.compare ? previousPeriod(q.from, q.to, tz) : undefined;
+          const [watermark, results, comparison] = await Promise.all([
+            service.authoritativeUntil(),
+            queryTimeseries(ctx, {
+              siteId: site,
+              metrics: q.metrics,
+              interval: q.interval,
+              tz,
+              units,
+              filters,
+            }),
+            previous
+              ? (async () => {
+                  const prevUnits = resolveUnits(
+                    previous.from,
+                    previous.to,
+                    tz,
+                    unit,
+                    maxRangeMs(q.interval),
+                  );
+                  return {
+                    from: formatInZone(prevUnits.first, tz),
+                    to: formatInZone(prevUnits.last + unit, tz),
+                    results: await queryTimeseries(service.context(), {
+                      siteId: site,
+                      metrics: q.metrics,
+                      interval: q.interval,
+                      tz,
+                      units: prevUnits,
+                      filters,
+                    }),
+                  };
+                })()
+              : undefined,
+          ]);
+          if (wantsCsv(q.format, request.headers.accept)) {
+            return reply
+              .type('text/csv; charset=utf-8')
+              .header('content-disposition', `attachment; filename="${site}-timeseries.csv"`)
+              .send(toCsv(['time', ...q.metrics], results));
+          }
+          const notes = warnings(q.metrics, units.last, watermark);
+          return {
+            site_id: site,
+            interval: q.interval,
+            tz,
+            from: formatInZone(units.first, tz),
+            to: formatInZone(units.last + unit, tz),
+            authoritative_until: watermark?.toISOString() ?? null,
+            results,
+            ...(comparison ? { comparison } : {}),
+            ...(notes.length ? { warnings: notes } : {}),
+          };
         }),
-      ]);
-      return {
-        site_id: site.data,
-        interval: query.data.interval,
-        authoritative_until: authoritativeUntil,
-        results,
-      };
-    });
+    );
   };

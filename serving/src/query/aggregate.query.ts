@@ -1,0 +1,29 @@
+import type { Filter } from './filters.js';
+import type { Metric } from './metrics.js';
+import { partSql, planParts, readMetrics } from './parts.js';
+import { type QueryContext, runQuery } from './run.js';
+import type { UnitRange } from './time.js';
+
+export interface AggregateQuery {
+  siteId: string;
+  metrics: Metric[];
+  /** The UTC hours the range covers. */
+  units: UnitRange;
+  filters: Filter[];
+}
+
+/** One site's totals over a range of hours: visitors merged over the whole range, never added up. */
+export async function queryAggregate(ctx: QueryContext, q: AggregateQuery): Promise<Record<Metric, number>> {
+  const params: Record<string, unknown> = {
+    site: q.siteId,
+    first: q.units.first / 1000,
+    last: q.units.last / 1000,
+  };
+  const parts = planParts(q.metrics, q.filters, params);
+  const lo = "toDateTime({first:UInt32}, 'UTC')";
+  const hi = "toDateTime({last:UInt32}, 'UTC')";
+  // Each part is an aggregation without GROUP BY, so exactly one row: the cross join is one row.
+  const query = `SELECT * FROM ${parts.map((part, i) => `(${partSql(part, lo, hi)}) AS p${i}`).join(' CROSS JOIN ')}`;
+  const [row] = await runQuery<Record<string, unknown>>(ctx, query, params);
+  return readMetrics(row ?? {}, q.metrics);
+}

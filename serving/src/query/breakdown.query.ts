@@ -1,0 +1,54 @@
+import type { Dimension } from './dimensions.js';
+import type { Filter } from './filters.js';
+import { alias, type Metric } from './metrics.js';
+import { partSql, planParts, readMetrics } from './parts.js';
+import { type QueryContext, runQuery } from './run.js';
+import type { UnitRange } from './time.js';
+
+export interface BreakdownQuery {
+  siteId: string;
+  dimension: Dimension;
+  metrics: Metric[];
+  units: UnitRange;
+  /** Filters on the breakdown's own dimension only (see filterDimension). */
+  filters: Filter[];
+  orderBy: { metric: Metric; direction: 'asc' | 'desc' };
+  limit: number;
+  offset: number;
+}
+
+export type BreakdownRow = { value: string } & Partial<Record<Metric, number>>;
+
+/**
+ * Top values of one dimension over a range of hours, sorted by a metric (ties by value, so pages
+ * are stable), one page of them. One more row than the page is read to tell whether more follow.
+ */
+export async function queryBreakdown(
+  ctx: QueryContext,
+  q: BreakdownQuery,
+): Promise<{ rows: BreakdownRow[]; hasMore: boolean }> {
+  const params: Record<string, unknown> = {
+    site: q.siteId,
+    first: q.units.first / 1000,
+    last: q.units.last / 1000,
+    limit: q.limit + 1,
+    offset: q.offset,
+  };
+  const metrics = q.metrics.includes(q.orderBy.metric) ? q.metrics : [...q.metrics, q.orderBy.metric];
+  const [part] = planParts(metrics, q.filters, params, q.dimension);
+  const inner = partSql(
+    part!,
+    "toDateTime({first:UInt32}, 'UTC')",
+    "toDateTime({last:UInt32}, 'UTC')",
+    () => 'value',
+  );
+  const direction = q.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
+  const query = `SELECT bucket AS value, * EXCEPT bucket FROM (${inner})
+    ORDER BY ${alias(q.orderBy.metric)} ${direction}, value ASC
+    LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+  const rows = await runQuery<Record<string, unknown>>(ctx, query, params);
+  return {
+    rows: rows.slice(0, q.limit).map((row) => ({ value: String(row.value), ...readMetrics(row, q.metrics) })),
+    hasMore: rows.length > q.limit,
+  };
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+export const HOUR_MS = 3600_000;
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+export const intervals = ['minute', 'hour', 'day', 'week', 'month'] as const;
+export type Interval = (typeof intervals)[number];
+
+/** A range bound as given: a calendar date (midnight in the query's time zone) or an instant. */
+export type TimeInput = { date: string } | { instant: number };
+
+export const timeInputSchema = z.union(
+  [
+    z.iso.date().transform((date): TimeInput => ({ date })),
+    z.iso.datetime({ offset: true }).transform((d): TimeInput => ({ instant: Date.parse(d) })),
+  ],
+  {
+    error: (issue) =>
+      issue.input === undefined ? 'required' : 'must be YYYY-MM-DD or ISO 8601 with a time zone',
+  },
+);
+
+const zones = new Set(Intl.supportedValuesOf('timeZone'));
+export const timeZoneSchema = z
+  .string()
+  .refine((tz) => tz === 'UTC' || zones.has(tz), 'must be an IANA time zone such as Europe/Berlin');
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'longOffset',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+function localParts(ms: number, tz: string) {
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(ms)
+      .map((p) => [p.type, p.value]),
+  );
+  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).slice(3);
+  return {
+    local: `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`,
+    offset,
+  };
+}
+
+/** The zone's offset from UTC at an instant, in ms. */
+function offsetMs(ms: number, tz: string): number {
+  const { local } = localParts(ms, tz);
+  return Date.parse(`${local}Z`) - Math.floor(ms / 1000) * 1000;
+}
+
+/** An instant as local time with its offset: 2026-03-29T00:00:00+01:00 (Z where the offset is 0). */
+export function formatInZone(ms: number, tz: string): string {
+  const { local, offset } = localParts(ms, tz);
+  return `${local}${offset === '+00:00' ? 'Z' : offset}`;
+}
+
+/**
+ * Midnight of a calendar date in a zone. Two passes: the offset at the first guess can differ
+ * from the offset at the answer when a DST change lies between them.
+ */
+export function localMidnight(date: string, tz: string): number {
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  const first = wall - offsetMs(wall, tz);
+  return wall - offsetMs(first, tz);
+}
+
+export function toInstant(t: TimeInput, tz: string): number {
+  return 'date' in t ? localMidnight(t.date, tz) : t.instant;
+}
+
+function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The period of the same length just before [from, to): the same number of calendar days when
+ * both bounds are dates (so a DST change in either period does not shift the buckets), else the
+ * same number of milliseconds.
+ */
+export function previousPeriod(
+  from: TimeInput,
+  to: TimeInput,
+  tz: string,
+): { from: TimeInput; to: TimeInput } {
+  if ('date' in from && 'date' in to) {
+    const days = Math.round((Date.parse(to.date) - Date.parse(from.date)) / DAY_MS);
+    return { from: { date: addDays(from.date, -days) }, to: { date: from.date } };
+  }
+  const start = toInstant(from, tz);
+  const length = toInstant(to, tz) - start;
+  return { from: { instant: start - length }, to: { instant: start } };
+}
+
+/**
+ * The rollup units (UTC hours, or minutes for the minute interval) a range covers: those whose start
+ * falls in [from, to). An hour belongs to the bucket its start falls in; in zones whose offset is
+ * not a whole number of hours (Asia/Kolkata +05:30, Asia/Kathmandu +05:45) a local day therefore
+ * runs from 00:30 (00:15) to 00:30 (00:15) of the next day, since the rollups are hourly.
+ */
+export interface UnitRange {
+  /** Epoch ms of the first unit's start. */
+  first: number;
+  /** Epoch ms of the last unit's start (inclusive). */
+  last: number;
+}
+
+export function unitRange(fromMs: number, toMs: number, unitMs: number): UnitRange | null {
+  const first = Math.ceil(fromMs / unitMs) * unitMs;
+  const last = Math.ceil(toMs / unitMs) * unitMs - unitMs;
+  return last >= first ? { first, last } : null;
+}

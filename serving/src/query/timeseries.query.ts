@@ -1,0 +1,85 @@
+import type { Filter } from './filters.js';
+import type { Metric } from './metrics.js';
+import { type Part, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
+import { type QueryContext, runQuery } from './run.js';
+import { DAY_MS, formatInZone, HOUR_MS, type Interval, MINUTE_MS, type UnitRange } from './time.js';
+
+export interface TimeseriesQuery {
+  siteId: string;
+  metrics: Metric[];
+  interval: Interval;
+  /** IANA zone of the buckets and of the labels. */
+  tz: string;
+  /** The rollup units (hours; minutes for the minute interval) the range covers. */
+  units: UnitRange;
+  filters: Filter[];
+}
+
+export type TimeseriesRow = { time: string } & Partial<Record<Metric, number>>;
+
+export const unitMs = (interval: Interval) => (interval === 'minute' ? MINUTE_MS : HOUR_MS);
+
+/**
+ * Buckets in the query's zone, built from UTC hours (minutes for `minute`): an hour goes to the
+ * bucket its start falls in. toTimeZone keeps DST right (a Berlin day in March has 23 hours, in
+ * October 25); minute and hour buckets are the units themselves, labelled in the zone.
+ */
+const bucketSql: Record<Interval, (column: string) => string> = {
+  minute: (c) => c,
+  hour: (c) => c,
+  day: (c) => `toStartOfDay(toTimeZone(${c}, {tz:String}))`,
+  week: (c) => `toDateTime(toMonday(toTimeZone(${c}, {tz:String})), {tz:String})`,
+  month: (c) => `toDateTime(toStartOfMonth(toTimeZone(${c}, {tz:String})), {tz:String})`,
+};
+
+/** How far outside the range the whole buckets at its ends can reach. */
+const padMs: Record<Interval, number> = {
+  minute: 0,
+  hour: 0,
+  day: 2 * DAY_MS,
+  week: 8 * DAY_MS,
+  month: 32 * DAY_MS,
+};
+
+/**
+ * One site's metrics per bucket, empty buckets as zeros, the range widened outward to whole
+ * buckets. One query: a grid of every unit of the widened range mapped to its bucket (made by
+ * ClickHouse, so buckets and data use the same zone rules), joined to one aggregation per part.
+ */
+export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
+  const unit = unitMs(q.interval);
+  const params: Record<string, unknown> = { site: q.siteId, tz: q.tz };
+  const parts: Part[] =
+    q.interval === 'minute' ? planMinuteParts(q.metrics, q.filters) : planParts(q.metrics, q.filters, params);
+  const pad = padMs[q.interval];
+  params.scan_from = (q.units.first - pad) / 1000;
+  params.scan_units = (q.units.last - q.units.first + 2 * pad) / unit + 1;
+  params.first = q.units.first / 1000;
+  params.last = q.units.last / 1000;
+  const bucket = bucketSql[q.interval];
+  const step = q.interval === 'minute' ? 'toIntervalMinute' : 'toIntervalHour';
+  const ctes = parts.map(
+    (part, i) =>
+      `p${i} AS (${partSql(part, '(SELECT min(lo) FROM grid)', '(SELECT max(hi) FROM grid)', bucket)})`,
+  );
+  const columns = parts.flatMap((part, i) => part.metrics.map((m) => `p${i}.m_${m.metric} AS m_${m.metric}`));
+  const joins = parts.map((_, i) => `LEFT JOIN p${i} ON p${i}.bucket = grid.bucket`);
+  const query = `
+    WITH
+      grid AS (
+        SELECT ${bucket('u')} AS bucket, min(u) AS lo, max(u) AS hi
+        FROM (SELECT toDateTime({scan_from:UInt32}, 'UTC') + ${step}(number) AS u FROM numbers({scan_units:UInt32}))
+        GROUP BY bucket
+        HAVING bucket >= ${bucket("toDateTime({first:UInt32}, 'UTC')")}
+          AND bucket <= ${bucket("toDateTime({last:UInt32}, 'UTC')")}
+      ),
+      ${ctes.join(',\n')}
+    SELECT toUnixTimestamp(grid.bucket) AS t, ${columns.join(', ')}
+    FROM grid ${joins.join(' ')}
+    ORDER BY grid.bucket`;
+  const rows = await runQuery<Record<string, unknown>>(ctx, query, params);
+  return rows.map((row) => ({
+    time: formatInZone(Number(row.t) * 1000, q.tz),
+    ...readMetrics(row, q.metrics),
+  }));
+}
