@@ -9,7 +9,7 @@ import {
 } from '@sightline/core';
 import { testStack } from '@sightline/core/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { useZodSchemas } from '../src/routes/docs.js';
+import { openApiDocs, useZodSchemas } from '../src/routes/docs.js';
 import { queryRoutes } from '../src/routes/query-routes.js';
 import {
   commitBlock,
@@ -543,6 +543,41 @@ describe('query API over the merged rollups', () => {
       assert.equal(metric.status, 400);
       const unknown = await v2({ site_id: 'nope.example', metrics: ['visitors'], date_range: '7d' });
       assert.equal(unknown.status, 404);
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('describes every query route with its parameters', async () => {
+      const docs = Fastify();
+      await docs.register(openApiDocs);
+      await docs.register(queryRoutes({ pool }));
+      try {
+        const r = await docs.inject({ method: 'GET', url: '/docs/json' });
+        assert.equal(r.statusCode, 200, r.body);
+        const spec = r.json() as {
+          paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+        };
+        for (const path of ['timeseries', 'aggregate', 'breakdown', 'realtime']) {
+          assert.ok(spec.paths[`/v1/sites/{site}/${path}`]?.get, path);
+        }
+        assert.ok(spec.paths['/api/v2/query']?.post);
+        const params = spec.paths['/v1/sites/{site}/timeseries']!.get!.parameters!.map((p) => p.name);
+        for (const name of [
+          'site',
+          'metrics',
+          'interval',
+          'from',
+          'to',
+          'tz',
+          'filters',
+          'compare',
+          'format',
+        ]) {
+          assert.ok(params.includes(name), name);
+        }
+      } finally {
+        await docs.close();
+      }
     });
   });
 
