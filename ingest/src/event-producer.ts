@@ -7,7 +7,11 @@ export interface KafkaSinkOptions {
   producers?: number;
   /** How long the first waiting event waits for company while a producer is free. */
   lingerMs?: number;
-  /** Most events in one produce request. */
+  /**
+   * Most events in one produce request. kafkajs encodes a request in JavaScript at a cost that grows
+   * faster than its size: on this project's 2-core reference machine one producer moved about 21k
+   * events/s in 1,000- or 2,000-event requests but 11k in 5,000-event ones.
+   */
   maxBatch?: number;
 }
 
@@ -44,7 +48,7 @@ export class KafkaEventSink {
     this.#free = [...producers];
     this.#topic = options.topic;
     this.#lingerMs = options.lingerMs ?? 2;
-    this.#maxBatch = options.maxBatch ?? 5000;
+    this.#maxBatch = options.maxBatch ?? 1000;
   }
 
   static async connect(kafka: Kafka, options: KafkaSinkOptions): Promise<KafkaEventSink> {

@@ -30,6 +30,10 @@
   const pending = new Map();
   let exiting = false;
   let lastPath;
+  // A client-side navigation's referrer is the page it came from: document.referrer stays the one of
+  // the first load, and would make every single-page-app navigation look like an arrival from outside.
+  let referrer = d.referrer;
+  let currentUrl;
 
   const ignored = () => {
     if (skip || nav.doNotTrack === '1') return true;
@@ -90,7 +94,7 @@
         site_id: site,
         name,
         url: loc.href,
-        referrer: d.referrer || undefined,
+        referrer: referrer || undefined,
         props: o.props,
         revenue: o.revenue,
         interactive: o.interactive,
@@ -105,6 +109,8 @@
     const path = loc.pathname + (hashRouting ? loc.hash : '');
     if (path === lastPath) return; // query-only changes and replaceState on the same page
     lastPath = path;
+    if (currentUrl) referrer = currentUrl;
+    currentUrl = loc.href;
     track('pageview');
   };
 

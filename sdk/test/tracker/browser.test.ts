@@ -129,9 +129,15 @@ describe('the browser tracker in headless Chromium', () => {
     await waitForEvents(id, 'pageview', 4);
     await drain(page, id);
 
+    const views = named(id, 'pageview');
     assert.deepEqual(
-      named(id, 'pageview').map((d) => new URL(d.body.url as string).pathname),
+      views.map((d) => new URL(d.body.url as string).pathname),
       ['/app', '/app/settings', '/app', '/app/billing'],
+    );
+    // Each client-side navigation names the page it came from, not the first load's referrer.
+    assert.deepEqual(
+      views.map((d) => (d.body.referrer ? new URL(d.body.referrer as string).pathname : null)),
+      [null, '/app', '/app/settings', '/app'],
     );
   });
 
