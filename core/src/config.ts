@@ -79,6 +79,11 @@ export const configSchema = z.object({
 
   /** Consumer lag (messages) above which the speed layer logs an alert line. */
   SPEED_LAG_ALERT: z.coerce.number().int().min(1).default(100_000),
+  /**
+   * Seconds the oldest event in ingest's spool may wait for Kafka before the speed layer logs an
+   * alert line: spooled events are not in Kafka yet, so the consumer lag cannot show that delay.
+   */
+  SPEED_SPOOL_AGE_ALERT_SECONDS: z.coerce.number().int().min(1).default(60),
 
   /** Cron pattern (UTC) of the batch layer's planning run; a few minutes after each hour. */
   BATCH_SCHEDULE: z.string().default('5 * * * *'),

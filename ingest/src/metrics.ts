@@ -2,7 +2,12 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
-export function createIngestMetrics(registry: Registry, spoolBytes: () => number) {
+/** spoolOldestReceivedAt: Spool.oldestReceivedAt, for the age of the oldest event waiting in the spool. */
+export function createIngestMetrics(
+  registry: Registry,
+  spoolBytes: () => number,
+  spoolOldestReceivedAt: () => number | undefined = () => undefined,
+) {
   return {
     accepted: new Counter({
       name: 'sightline_ingest_events_accepted_total',
@@ -30,5 +35,18 @@ export function createIngestMetrics(registry: Registry, spoolBytes: () => number
         this.set(spoolBytes());
       },
     }),
+    spoolOldestAge: new Gauge({
+      name: 'sightline_ingest_spool_oldest_event_age_seconds',
+      help: 'How long the oldest event in the local spool has waited for Kafka (0 when the spool is empty). The consumer lag cannot show this delay: these events are not in Kafka yet.',
+      registers: [registry],
+      collect() {
+        this.set(spoolAge(spoolOldestReceivedAt()));
+      },
+    }),
   };
+}
+
+/** Seconds since `receivedAt` (epoch ms), 0 when nothing waits. */
+export function spoolAge(receivedAt: number | undefined, now = Date.now()): number {
+  return receivedAt === undefined ? 0 : Math.max(0, (now - receivedAt) / 1000);
 }

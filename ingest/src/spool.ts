@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger, StoredEvent } from '@sightline/core';
+import { fromClickHouseTime, type Logger, type StoredEvent } from '@sightline/core';
 
 export interface SpoolOptions {
   dir: string;
@@ -14,6 +14,8 @@ export interface SpoolOptions {
 
 interface PendingAppend {
   data: Buffer;
+  /** The earliest received_at of its events, epoch ms. */
+  received: number;
   resolve: (result: 'spooled' | 'full') => void;
   reject: (error: unknown) => void;
 }
@@ -30,6 +32,8 @@ const segmentName = /^segment-(\d{12})\.ndjson$/;
  */
 export class Spool {
   #bytes = 0;
+  /** received_at (epoch ms) of each segment's first event: the oldest one is how long events have waited. */
+  readonly #firstReceived = new Map<number, number>();
   #nextSeq: number;
   #current: { seq: number; handle: FileHandle; bytes: number } | undefined;
   #pending: PendingAppend[] = [];
@@ -55,6 +59,10 @@ export class Spool {
     let bytes = 0;
     for (const seq of segments) bytes += (await stat(segmentPath(options.dir, seq))).size;
     const spool = new Spool(options, bytes, (segments.at(-1) ?? 0) + 1);
+    for (const seq of segments) {
+      const first = await firstReceived(segmentPath(options.dir, seq));
+      if (first !== undefined) spool.#firstReceived.set(seq, first);
+    }
     if (segments.length)
       options.logger.warn({ segments: segments.length, bytes }, 'spool holds events from before; replaying');
     return spool;
@@ -62,6 +70,16 @@ export class Spool {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /**
+   * received_at (epoch ms) of the oldest event waiting here, undefined when the spool is empty. While
+   * ingest spools, Kafka's consumer lag stays 0: this is where the delay shows instead.
+   */
+  get oldestReceivedAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const at of this.#firstReceived.values()) if (oldest === undefined || at < oldest) oldest = at;
+    return oldest;
   }
 
   /** True once an append did not fit, until a replay frees space. */
@@ -72,8 +90,9 @@ export class Spool {
   /** Writes the events durably; 'full' (nothing written) when the spool reached its size limit. */
   append(events: StoredEvent[]): Promise<'spooled' | 'full'> {
     const data = Buffer.from(`${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const received = Math.min(...events.map((e) => fromClickHouseTime(e.received_at)));
     return new Promise((resolve, reject) => {
-      this.#pending.push({ data, resolve, reject });
+      this.#pending.push({ data, received, resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
       void this.#serial(async () => {
@@ -111,6 +130,10 @@ export class Spool {
       await segment.handle.sync();
       segment.bytes += size;
       this.#bytes += size;
+      const received = Math.min(...accepted.map((a) => a.received));
+      const first = this.#firstReceived.get(segment.seq);
+      if (Number.isFinite(received) && (first === undefined || received < first))
+        this.#firstReceived.set(segment.seq, received);
       for (const a of accepted) a.resolve('spooled');
       if (segment.bytes >= this.#segmentBytes) await this.#seal();
     } catch (error) {
@@ -148,6 +171,7 @@ export class Spool {
       for (let i = 0; i < events.length; i += chunk) await send(events.slice(i, i + chunk));
       const size = (await stat(file)).size;
       await rm(file);
+      this.#firstReceived.delete(seq);
       this.#bytes -= size;
       this.#refused = false;
       replayed += events.length;
@@ -170,6 +194,21 @@ async function listSegments(dir: string): Promise<number[]> {
     .filter((s): s is string => s !== undefined)
     .map(Number)
     .sort((a, b) => a - b);
+}
+
+/** received_at of a segment's first event (its first line), read at start for the segments left from before. */
+async function firstReceived(file: string): Promise<number | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
+    const line = buffer.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
+    const at = fromClickHouseTime((JSON.parse(line) as Partial<StoredEvent>).received_at ?? '');
+    return Number.isFinite(at) ? at : undefined;
+  } catch {
+    return (await stat(file)).mtimeMs;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A torn last line (the process died mid-write, before fsync acknowledged it) is skipped. */

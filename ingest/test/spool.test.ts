@@ -92,4 +92,20 @@ describe('the local spool', () => {
     );
     await second.close();
   });
+
+  it('knows when its oldest waiting event was received, across segments and a restart', async () => {
+    const spoolDir = path.join(dir, 'age');
+    const t0 = Date.UTC(2026, 10, 26, 12, 0);
+    const first = await Spool.open({ dir: spoolDir, maxBytes: 10_000_000, segmentBytes: 1500, logger });
+    assert.equal(first.oldestReceivedAt, undefined, 'empty: nothing waits');
+    for (let i = 0; i < 6; i++) await first.append([makeStoredEvent({ at: t0 + i * 1000 })]);
+    assert.equal(first.oldestReceivedAt, t0);
+    await first.close();
+
+    const second = await Spool.open({ dir: spoolDir, maxBytes: 10_000_000, segmentBytes: 1500, logger });
+    assert.equal(second.oldestReceivedAt, t0, 'read back from the segments at start');
+    await second.replay(async () => {});
+    assert.equal(second.oldestReceivedAt, undefined, 'replayed: nothing waits');
+    await second.close();
+  });
 });

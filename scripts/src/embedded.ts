@@ -20,6 +20,7 @@ import {
   RateLimits,
   SiteCache,
   Spool,
+  spoolAge,
   VisitorSalts,
 } from '@sightline/ingest';
 import { openApiDocs, servingPlugin } from '@sightline/serving';
@@ -107,6 +108,8 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   const stopLagMonitor = startLagMonitor({
     status: () => streamStatus(kafka, schemaClient, config.KAFKA_EVENTS_TOPIC, config.KAFKA_CONSUMER_GROUP),
     thresholdMessages: config.SPEED_LAG_ALERT,
+    spoolAgeSeconds: () => spoolAge(spool.oldestReceivedAt),
+    spoolAgeThresholdSeconds: config.SPEED_SPOOL_AGE_ALERT_SECONDS,
     intervalMs: 15_000,
     logger: logger.child({ role: 'speed-layer' }),
     onStatus: (status) => {
@@ -155,7 +158,11 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
         ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
         sitePerMinute: config.RATE_LIMIT_SITE_PER_MINUTE,
       }),
-      metrics: createIngestMetrics(registry, () => sink.spoolBytes),
+      metrics: createIngestMetrics(
+        registry,
+        () => sink.spoolBytes,
+        () => spool.oldestReceivedAt,
+      ),
       logger: ingestLogger,
       countryHeader: config.COUNTRY_HEADER,
     }),

@@ -7,27 +7,55 @@ export interface LagMonitorOptions {
   thresholdMessages: number;
   intervalMs: number;
   logger: Logger;
+  /**
+   * Seconds the oldest event in ingest's spool has waited. Those events are not in Kafka yet, so the
+   * consumer lag reads 0 while they wait; this is the delay it cannot show. Read even when the stream
+   * status fails, since a Kafka outage is when ingest spools.
+   */
+  spoolAgeSeconds?: () => number;
+  /** Spool age above which the alert line is logged. */
+  spoolAgeThresholdSeconds?: number;
   /** Every reading, e.g. for the /metrics gauges, so they and the alert come from one poll. */
   onStatus?: (status: StreamStatus) => void;
 }
 
 /**
  * Polls the stream status and logs transitions only, so an alert rule can match one line per
- * incident: a warn when lag crosses the threshold, an info when it is back under, an error each
- * time the dead-letter count grows. The first dead-letter reading is the baseline, so a restart
+ * incident: a warn when lag (or the age of ingest's spool) crosses its threshold, an info when it is
+ * back under, an error each time the dead-letter count grows. The first dead-letter reading is the baseline, so a restart
  * does not re-announce old dead letters. Polls never overlap: the next one is scheduled after the
  * previous one finished. Returns stop(), which waits for a poll in flight.
  */
 export function startLagMonitor(options: LagMonitorOptions): () => Promise<void> {
   const { thresholdMessages: threshold, intervalMs, logger } = options;
   let lagging = false;
+  let spoolDelayed = false;
   let statusFailing = false;
   let deadLetters: number | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
+  const checkSpool = () => {
+    const { spoolAgeSeconds, spoolAgeThresholdSeconds: limit = 60 } = options;
+    if (!spoolAgeSeconds) return;
+    const age = Math.round(spoolAgeSeconds());
+    if (age > limit && !spoolDelayed) {
+      logger.warn(
+        { spoolAgeSeconds: age, threshold: limit },
+        `events have waited ${age} s in ingest's spool for Kafka, over the threshold of ${limit} s`,
+      );
+    } else if (age <= limit && spoolDelayed) {
+      logger.info(
+        { spoolAgeSeconds: age, threshold: limit },
+        `ingest's spool delay is back under ${limit} s`,
+      );
+    }
+    spoolDelayed = age > limit;
+  };
+
   const check = async () => {
+    checkSpool();
     let status: StreamStatus;
     try {
       status = await options.status();

@@ -109,6 +109,37 @@ describe('lag monitor', () => {
     );
   });
 
+  it("alerts on the age of ingest's spool, which the lag cannot show, also while the status fails", async () => {
+    const ages = [0, 30, 90, 120, 10, 0];
+    const lines: Line[] = [];
+    let poll = 0;
+    const { status, done } = scripted([
+      { lag: 0, deadLetters: 0 },
+      new Error('broker down'),
+      new Error('broker down'),
+      new Error('broker down'),
+      { lag: 0, deadLetters: 0 },
+      { lag: 0, deadLetters: 0 },
+    ]);
+    const stop = startLagMonitor({
+      status,
+      spoolAgeSeconds: () => ages[Math.min(poll++, ages.length - 1)]!,
+      spoolAgeThresholdSeconds: 60,
+      thresholdMessages: 1000,
+      intervalMs: 1,
+      logger: recordingLogger(lines),
+    });
+    await done;
+    await stop();
+    assert.deepEqual(
+      lines.filter(([, message]) => message.includes('spool')),
+      [
+        ['warn', "events have waited 90 s in ingest's spool for Kafka, over the threshold of 60 s"],
+        ['info', "ingest's spool delay is back under 60 s"],
+      ],
+    );
+  });
+
   it('stops polling after stop()', async () => {
     let calls = 0;
     const stop = startLagMonitor({
