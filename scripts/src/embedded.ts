@@ -59,8 +59,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
   await applySchema(schemaClient, config, logger.child({ role: 'speed-layer' }));
 
   const pool = ClickHousePool.create(config, config.CLICKHOUSE_SERVING_CONNECTIONS);
-  // POST /v1/sql runs analysts' queries on a connection of its own, which it makes read-only for good.
-  const analystClient = createClickHouse(config);
+  // POST /v1/sql runs analysts' queries on a chDB connection of its own, which it makes read-only for
+  // good; a ClickHouse server gives analysts users of their own instead (npm run analyst-user).
+  const analystClient = config.CLICKHOUSE_URL ? undefined : createClickHouse(config);
   const redis = createRedis(config);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -208,7 +209,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     await batchClient.close();
     redis.disconnect();
     await pool.close();
-    await analystClient.close();
+    await analystClient?.close();
     await schemaClient.close();
   });
 

@@ -14,6 +14,7 @@ import type { BatchControl } from './routes/batch-admin.js';
 import { useZodSchemas } from './routes/docs.js';
 import { queryRoutes } from './routes/query-routes.js';
 import type { ReplayControl } from './routes/replay-admin.js';
+import { sqlRoutes } from './routes/sql.js';
 
 export interface ServingDeps {
   pool: ClickHousePool;
@@ -27,7 +28,7 @@ export interface ServingDeps {
     | 'SQL_MAX_EXECUTION_SECONDS'
     | 'SQL_MAX_RESULT_ROWS'
   >;
-  /** A ClickHouse connection of POST /v1/sql's own, made read-only for good; without it, no /v1/sql. */
+  /** A chDB connection of POST /v1/sql's own, made read-only for good; without it (cluster mode), no /v1/sql. */
   analyst?: ClickHouseClient;
   onSiteCreated?: (site: Site) => void;
   batch?: BatchControl;
@@ -51,6 +52,13 @@ export const servingPlugin =
       }),
     });
     await app.register(queryRoutes(deps));
+    if (deps.analyst) {
+      const limits = {
+        maxExecutionSeconds: deps.config.SQL_MAX_EXECUTION_SECONDS,
+        maxResultRows: deps.config.SQL_MAX_RESULT_ROWS,
+      };
+      await app.register(sqlRoutes({ ch: deps.analyst, setup: deps.pool.client, limits }));
+    }
     await app.register(
       adminRoutes({
         ch: deps.pool.client,
