@@ -1,3 +1,4 @@
+export { type BatchVersion, ResponseCache, readBatchVersion } from './cache.js';
 export * from './plugin.js';
 export * from './query/index.js';
 export type { BatchControl } from './routes/batch-admin.js';

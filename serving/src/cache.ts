@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { ClickHouseClient, Redis } from '@sightline/core';
+
+/**
+ * What authoritative numbers depend on: the watermark and the last batch commit (a reprocess or a
+ * late-event re-commit changes hours below the watermark without moving it). A cache entry keyed
+ * by both can never serve numbers a commit has replaced.
+ */
+export interface BatchVersion {
+  watermark: number;
+  lastCommit: string;
+}
+
+export async function readBatchVersion(ch: ClickHouseClient): Promise<BatchVersion> {
+  const result = await ch.query({
+    query: `SELECT toUnixTimestamp((SELECT watermark FROM batch_watermark)) * 1000 AS watermark,
+              toString(max(committed_at)) AS lastCommit FROM batch_commits`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ watermark: number | string; lastCommit: string }>();
+  return { watermark: Number(row?.watermark ?? 0), lastCommit: row?.lastCommit ?? '' };
+}
+
+/**
+ * Answers of fully authoritative ranges, kept in Redis. The caller asks only for ranges that end at
+ * or before `version.watermark`; the entry's key holds the query and the batch version, so a commit
+ * makes every older entry unreachable (they expire after `ttlSeconds`). Values are stored as JSON:
+ * compute() must answer plain data. Redis down: the answer is computed, never refused.
+ */
+export class ResponseCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { prefix: string; ttlSeconds: number },
+  ) {}
+
+  async cached<T>(key: string, version: BatchVersion, compute: () => Promise<T>): Promise<T> {
+    const id = createHash('sha256')
+      .update(`${key}\n${version.watermark}\n${version.lastCommit}`)
+      .digest('base64url');
+    const redisKey = `${this.options.prefix}:${id}`;
+    const hit = await this.redis.get(redisKey).catch(() => null);
+    if (hit !== null) return JSON.parse(hit) as T;
+    const value = await compute();
+    await this.redis
+      .set(redisKey, JSON.stringify(value), 'EX', this.options.ttlSeconds)
+      .catch(() => undefined);
+    return value;
+  }
+}
