@@ -21,6 +21,7 @@ export const fixedDimensions = [
   'os',
   'device',
   'event_name',
+  'goal',
 ] as const;
 
 export type Dimension = (typeof fixedDimensions)[number] | `prop:${string}`;
@@ -38,5 +39,18 @@ export const dimensionSchema = z
   })
   .transform((d) => d as Dimension);
 
-/** Visit dimensions: the batch layer counts visits and bounces on them, nothing else. */
-export const visitDimensions: readonly Dimension[] = ['entry_page', 'exit_page'];
+/**
+ * Dimensions of the visit (its entry page, exit page and acquisition): the batch layer counts visits
+ * and bounces on their rows. The others are dimensions of each event.
+ */
+export const visitDimensions: readonly Dimension[] = [
+  'entry_page',
+  'exit_page',
+  'referrer_source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Dimension } from './dimensions.js';
+import { type Dimension, visitDimensions } from './dimensions.js';
 import { unsupportedQuery } from './errors.js';
 
 export const metricNames = [
@@ -24,12 +24,16 @@ export const metricListSchema = z
   .pipe(z.array(metricSchema).min(1).max(metricNames.length))
   .transform((ms) => [...new Set(ms)]);
 
-/** Metrics that come from visits (sessions), which only the batch layer computes. */
-export const sessionMetrics: readonly Metric[] = [
+/**
+ * Metrics only the batch layer computes: visits (sessions) and conversions (goals). Hours from the
+ * watermark on have none of them.
+ */
+export const batchOnlyMetrics: readonly Metric[] = [
   'visits',
   'views_per_visit',
   'bounce_rate',
   'visit_duration',
+  'conversions',
 ];
 
 const ratio = (num: string, den: string, scale: number, digits: number) =>
@@ -38,7 +42,7 @@ const ratio = (num: string, den: string, scale: number, digits: number) =>
 /**
  * Metrics over hourly_merged rows. Visitors merge sketches (never add hourly counts);
  * views_per_visit divides only the batch hours' pageviews by the visits, since live hours have
- * no visits. Conversions are not here: they come from the event_name rows of dimensions_merged.
+ * no visits. Conversions are not here: they come from the goal rows of dimensions_merged.
  */
 export const hourlyMetricSql: Partial<Record<Metric, string>> = {
   visitors: 'uniqCombined64Merge(visitors_state)',
@@ -56,28 +60,30 @@ const dimensionSql: Partial<Record<Metric, string>> = {
   visitors: 'uniqCombined64Merge(visitors_state)',
   visits: 'sum(visits)',
   pageviews: 'sum(pageviews)',
+  views_per_visit: ratio("sumIf(pageviews, source = 'batch')", 'sum(visits)', 1, 2),
   bounce_rate: ratio('sum(bounces)', 'sum(visits)', 100, 1),
   events: 'sum(events)',
-  conversions: "uniqCombined64MergeIf(visitors_state, value != 'pageview')",
+  conversions: 'uniqCombined64Merge(visitors_state)',
   revenue: 'toFloat64(sum(revenue))',
 };
 
 /**
- * Conversions without a filter: the visitors who sent any custom event (an event_name other than
- * pageview), merged over the range, so a visitor who converts in two hours counts once.
+ * Conversions: the visitors who reached a goal, from the batch layer's `goal` rows (one per goal
+ * and hour), merged over the range, so a visitor who converts in two hours or on two goals counts
+ * once. The speed layer knows no goals: live hours have no conversions.
  */
 export const conversionsSql = dimensionSql.conversions!;
 
 /**
- * Which metrics the rows of a dimension can give. The batch layer puts visits and bounces only on
- * entry_page and exit_page rows (and nothing else there), every other dimension has events,
- * pageviews, visitors and revenue; conversions are the visitors of custom events, so they need
- * event_name rows.
+ * Which metrics the rows of a dimension can give. Every dimension has visitors, pageviews, events
+ * and revenue; the visit dimensions (entry and exit page, acquisition) also visits, bounces and
+ * views per visit (batch hours only); goal rows' visitors are the conversions. Visit durations are
+ * not kept per dimension.
  */
 export function dimensionMetrics(dimension: Dimension): Metric[] {
-  if (dimension === 'entry_page' || dimension === 'exit_page') return ['visits', 'bounce_rate'];
   const base: Metric[] = ['visitors', 'pageviews', 'events', 'revenue'];
-  return dimension === 'event_name' ? [...base, 'conversions'] : base;
+  if (visitDimensions.includes(dimension)) return [...base, 'visits', 'bounce_rate', 'views_per_visit'];
+  return dimension === 'goal' ? [...base, 'conversions'] : base;
 }
 
 export function dimensionMetricSql(metric: Metric, dimension: Dimension, path = 'metrics'): string {

@@ -48,7 +48,7 @@ export function planParts(
     parts.push({
       table: 'dimensions_merged',
       timeColumn: 'hour',
-      where: ["dimension = 'event_name'"],
+      where: ["dimension = 'goal'"],
       metrics: [{ metric: 'conversions', sql: conversionsSql }],
     });
   }

@@ -2,7 +2,7 @@ import { type ClickHousePool, readWatermark, siteIdSchema } from '@sightline/cor
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { invalidQuery, QueryError } from './errors.js';
-import { type Metric, sessionMetrics } from './metrics.js';
+import { batchOnlyMetrics, type Metric } from './metrics.js';
 import type { QueryContext } from './run.js';
 import { SiteZones } from './site.js';
 import {
@@ -76,13 +76,13 @@ export function resolveUnits(
   return units;
 }
 
-/** Notes about numbers that are not what they seem, e.g. session metrics in live hours. */
+/** Notes about numbers that are not what they seem: visits and conversions in live hours. */
 export function warnings(metrics: Metric[], lastUnit: number, authoritativeUntil: Date | null): string[] {
   const live = authoritativeUntil === null || lastUnit >= authoritativeUntil.getTime();
-  const session = metrics.filter((m) => sessionMetrics.includes(m));
-  if (!live || session.length === 0) return [];
+  const batchOnly = metrics.filter((m) => batchOnlyMetrics.includes(m));
+  if (!live || batchOnly.length === 0) return [];
   return [
-    `${session.join(', ')} come from visits, which only the batch layer computes: hours from authoritative_until on have none`,
+    `${batchOnly.join(', ')}: only the batch layer computes visits and goal conversions, so hours from authoritative_until on have none`,
   ];
 }
 

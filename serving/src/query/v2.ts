@@ -12,6 +12,7 @@ import { DAY_MS, formatInZone, type Interval, type TimeInput } from './time.js';
 const v2Dimensions: Record<string, Dimension> = {
   'event:page': 'page',
   'event:name': 'event_name',
+  'event:goal': 'goal',
   'visit:entry_page': 'entry_page',
   'visit:exit_page': 'exit_page',
   'visit:source': 'referrer_source',

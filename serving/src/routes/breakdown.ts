@@ -53,10 +53,11 @@ export const breakdownRoutes =
           summary: 'Top values of one dimension',
           description:
             'Dimensions: page, entry_page, exit_page, referrer_source, channel, utm_*, country, browser, ' +
-            'os, device, event_name, prop:<key>. entry_page and exit_page have visits and bounce_rate ' +
-            '(batch hours only); event_name has conversions; the others have visitors, pageviews, events, ' +
-            'revenue. Sorted by order_by (default: the first metric, descending), then by value. Filters ' +
-            'must be on the same dimension.',
+            'os, device, event_name, goal, prop:<key>. Every dimension has visitors, pageviews, events and ' +
+            'revenue; the visit dimensions (entry_page, exit_page, referrer_source, channel, utm_*) also ' +
+            'visits, bounce_rate and views_per_visit, goal also conversions (batch hours only). Sorted by ' +
+            'order_by (default: the first metric, descending), then by value. Filters must be on the same ' +
+            'dimension.',
           tags: ['query'],
           security: [{ bearer: [] }],
           params: siteParamsSchema,
