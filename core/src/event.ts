@@ -106,7 +106,8 @@ export const storedEventColumns = Object.keys(storedEventSchema.shape) as (keyof
 
 /** 'YYYY-MM-DD hh:mm:ss.sss' in UTC. */
 export function toClickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 export function fromClickHouseTime(value: string): number {

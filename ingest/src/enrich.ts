@@ -28,9 +28,16 @@ export function clampTimestamp(timestamp: EventInput['timestamp'], receivedAt: n
   return { ok: true, ts: Math.min(ts, receivedAt) };
 }
 
+// The last id made: every event of a batch request shares the site, IP and UA, so a batch costs one
+// HMAC. Only one entry, so no list of recent IPs builds up in memory.
+let last: { salt: Buffer; key: string; id: string } | undefined;
+
 export function visitorId(salt: Buffer, siteId: string, facts: RequestFacts): string {
-  const digest = createHmac('sha256', salt).update(`${siteId}\n${facts.ip}\n${facts.userAgent}`).digest();
-  return digest.readBigUInt64BE(0).toString();
+  const key = `${siteId}\n${facts.ip}\n${facts.userAgent}`;
+  if (last?.salt === salt && last.key === key) return last.id;
+  const id = createHmac('sha256', salt).update(key).digest().readBigUInt64BE(0).toString();
+  last = { salt, key, id };
+  return id;
 }
 
 const utmKeys = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;

@@ -6,7 +6,7 @@ import type { Logger, Redis } from '@sightline/core';
  * through Redis, and gone two days later, so yesterday's visitor cannot be linked to today's.
  */
 export class VisitorSalts {
-  #cache = new Map<string, Buffer>();
+  #cache = new Map<number, Buffer>();
 
   constructor(
     private readonly redis: Redis,
@@ -14,9 +14,10 @@ export class VisitorSalts {
   ) {}
 
   async forDay(epochMs: number): Promise<Buffer> {
-    const day = new Date(epochMs).toISOString().slice(0, 10);
-    const cached = this.#cache.get(day);
+    const dayNumber = Math.floor(epochMs / 86_400_000);
+    const cached = this.#cache.get(dayNumber);
     if (cached) return cached;
+    const day = new Date(dayNumber * 86_400_000).toISOString().slice(0, 10);
     const key = `sightline:salt:${day}`;
     let salt: Buffer;
     try {
@@ -35,7 +36,7 @@ export class VisitorSalts {
       salt = randomBytes(32);
     }
     if (this.#cache.size > 2) this.#cache.clear();
-    this.#cache.set(day, salt);
+    this.#cache.set(dayNumber, salt);
     return salt;
   }
 }
