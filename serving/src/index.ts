@@ -1,3 +1,4 @@
+export { type AnalystUser, analystUserSql, readSchema, type SchemaRelation } from './analyst-user.js';
 export { type BatchVersion, ResponseCache, readBatchVersion } from './cache.js';
 export * from './plugin.js';
 export * from './query/index.js';

@@ -17,6 +17,8 @@ export interface ServingHarness {
   pool: ClickHousePool;
   redis: Redis;
   adminToken: string;
+  /** Every route the app registered (hidden ones too), for tests that walk them all. */
+  routes: { method: string; url: string; public: boolean }[];
   /** POST /v1/admin/sites; answers the site id. */
   createSite(domain: string): Promise<string>;
   /** POST /v1/admin/keys; answers the key and its id. */
@@ -44,6 +46,11 @@ export async function servingHarness(
   const analyst = createClickHouse(config);
   const adminToken = config.ADMIN_TOKEN!;
   const app = Fastify();
+  const routes: ServingHarness['routes'] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      routes.push({ method, url: route.url, public: route.config?.auth === 'public' });
+  });
   installErrorHandling(app);
   await app.register(openApiDocs);
   await app.register(servingPlugin({ pool, adminToken, redis, config, analyst }));
@@ -55,6 +62,7 @@ export async function servingHarness(
     pool,
     redis,
     adminToken,
+    routes,
     async createSite(domain) {
       const response = await app.inject({
         method: 'POST',
