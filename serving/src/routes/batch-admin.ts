@@ -1,7 +1,9 @@
 import { errorBody, siteIdSchema } from '@sightline/core';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { invalidRange, timeBound } from './time-range.js';
+import { errorSchema } from './docs.js';
+import { timeBound } from './time-range.js';
 
 /** What the admin API needs of the batch layer (embedded: in this process; cluster: its queue). */
 export interface BatchControl {
@@ -30,31 +32,67 @@ const reprocessBody = z
 /** GET /v1/admin/batch (watermark, queue, last runs) and POST /v1/admin/reprocess; admin auth is the caller's hook. */
 export const batchAdminRoutes =
   (batch: BatchControl): FastifyPluginAsync =>
-  async (app) => {
-    app.get<{ Querystring: { since?: string; reason?: string } }>('/v1/admin/batch', async (request) => {
-      const since = Number(request.query.since);
-      if (Number.isFinite(since) && since > 0) {
-        return {
-          ...((await batch.status()) as object),
-          runs_since: await batch.runsSince(since, request.query.reason ?? 'reprocess'),
-        };
-      }
-      return batch.status();
-    });
-    app.post('/v1/admin/reprocess', async (request, reply) => {
-      const parsed = reprocessBody.safeParse(request.body);
-      if (!parsed.success) return reply.code(400).send(invalidRange(parsed.error));
-      const { from, to, sites } = parsed.data;
-      const result = await batch.reprocess(from, to, sites);
-      if ('unknownSites' in result) {
-        const message = `not registered sites: ${result.unknownSites.join(', ')}`;
-        return reply.code(400).send(errorBody('unknown_site', message, [{ path: 'sites', message }]));
-      }
-      return reply.code(202).send({
-        hours: result.hours,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        sites: sites ?? null,
-      });
-    });
+  async (plain) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>();
+    const docs = { tags: ['admin'], security: [{ bearer: [] }] };
+    app.get(
+      '/v1/admin/batch',
+      {
+        schema: {
+          ...docs,
+          summary: 'The watermark, the logic version, the queue and the last runs',
+          querystring: z.object({
+            since: z
+              .string()
+              .optional()
+              .meta({ description: 'epoch ms: also count the runs finished since' }),
+            reason: z.string().max(100).optional(),
+          }),
+        },
+      },
+      async (request) => {
+        const since = Number(request.query.since);
+        if (Number.isFinite(since) && since > 0) {
+          return {
+            ...((await batch.status()) as object),
+            runs_since: await batch.runsSince(since, request.query.reason ?? 'reprocess'),
+          };
+        }
+        return batch.status();
+      },
+    );
+    app.post(
+      '/v1/admin/reprocess',
+      {
+        config: { invalidCode: 'invalid_range' },
+        schema: {
+          ...docs,
+          summary: 'Recompute the hours of [from, to), for every site or some',
+          body: reprocessBody,
+          response: {
+            202: z.object({
+              hours: z.number(),
+              from: z.string(),
+              to: z.string(),
+              sites: z.array(z.string()).nullable(),
+            }),
+            400: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { from, to, sites } = request.body;
+        const result = await batch.reprocess(from, to, sites);
+        if ('unknownSites' in result) {
+          const message = `not registered sites: ${result.unknownSites.join(', ')}`;
+          return reply.code(400).send(errorBody('unknown_site', message, [{ path: 'sites', message }]));
+        }
+        return reply.code(202).send({
+          hours: result.hours,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          sites: sites ?? null,
+        });
+      },
+    );
   };

@@ -1,4 +1,3 @@
-import { type ErrorBody, errorBody, zodDetails } from '@sightline/core';
 import { z } from 'zod';
 
 /** A time bound of the admin API: ISO 8601 with a zone, or a date meaning its UTC midnight. */
@@ -6,9 +5,3 @@ export const timeBound = z.iso
   .datetime({ offset: true })
   .or(z.iso.date())
   .transform((t) => new Date(t.length === 10 ? `${t}T00:00:00Z` : t));
-
-/** The 400 body for a rejected range: every field and rule in one message. */
-export function invalidRange(error: z.ZodError): ErrorBody {
-  const details = zodDetails(error);
-  return errorBody('invalid_range', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
-}
