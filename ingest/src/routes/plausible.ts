@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptInput, type Verdict } from '../accept.js';
 import { checkIpLimit, type IngestDeps, requestFacts, sendRefusal, store } from '../deps.js';
+import { documented, plausibleBodyDoc } from './docs.js';
 
 /** A props value the tracker may send as an object or, from older trackers, as a JSON string. */
 const props = z.preprocess(
@@ -53,60 +54,72 @@ const plausibleBody = z
 export const plausibleRoutes =
   (deps: IngestDeps): FastifyPluginAsync =>
   async (app) => {
-    app.post('/api/event', { bodyLimit: 64 * 1024 }, async (request, reply) => {
-      const facts = requestFacts(request, deps.countryHeader);
-      const limited = await checkIpLimit(deps, facts.ip);
-      if (limited) return sendRefusal(reply, limited);
+    app.post(
+      '/api/event',
+      {
+        bodyLimit: 64 * 1024,
+        ...documented({
+          summary: "Plausible's Events API: the body its tracker and docs send; 202 ok",
+          description:
+            'Long or short field names (name/n, url/u, domain/d, referrer/r, props/p); the site is found by its domain.',
+          body: plausibleBodyDoc,
+        }),
+      },
+      async (request, reply) => {
+        const facts = requestFacts(request, deps.countryHeader);
+        const limited = await checkIpLimit(deps, facts.ip);
+        if (limited) return sendRefusal(reply, limited);
 
-      const parsed = plausibleBody.safeParse(request.body);
-      if (!parsed.success) {
-        deps.metrics.rejected.inc({ reason: 'invalid_event' });
-        return reply.code(400).send(invalidEvent(parsed.error));
-      }
-      const body = parsed.data;
-      if (body.domains.length === 0) {
-        deps.metrics.rejected.inc({ reason: 'invalid_event' });
-        const message = 'domain (or d) is required: the site domain registered in Sightline';
-        return reply
-          .code(400)
-          .send(errorBody('invalid_event', `invalid event: ${message}`, [{ path: 'domain', message }]));
-      }
-      const verdicts: Verdict[] = [];
-      for (const domain of body.domains) {
-        const site = await deps.sites.byDomain(domain);
-        if (!site) {
-          const message = `domain ${domain} is not a registered site: create it with POST /v1/admin/sites`;
-          verdicts.push({
-            ok: false,
-            error: errorBody('unknown_site', message, [{ path: 'domain', message }]),
-          });
-          continue;
+        const parsed = plausibleBody.safeParse(request.body);
+        if (!parsed.success) {
+          deps.metrics.rejected.inc({ reason: 'invalid_event' });
+          return reply.code(400).send(invalidEvent(parsed.error));
         }
-        const input = eventInputSchema.safeParse({
-          site_id: site.site_id,
-          name: body.name,
-          url: body.url,
-          referrer: body.referrer,
-          props: body.props && withoutNulls(body.props),
-          revenue: body.revenue,
-          interactive: body.interactive,
-        } satisfies Record<keyof Omit<EventInput, 'event_id' | 'timestamp'>, unknown>);
-        verdicts.push(
-          input.success
-            ? await acceptInput(input.data, facts, deps)
-            : { ok: false, error: invalidEvent(input.error) },
-        );
-      }
-      const accepted = verdicts.flatMap((v) => (v.ok ? [v.event] : []));
-      const firstError = verdicts.find((v) => !v.ok);
-      if (accepted.length === 0 && firstError && !firstError.ok) {
-        deps.metrics.rejected.inc({ reason: firstError.error.error.code });
-        return reply.code(400).send(firstError.error);
-      }
-      const refusal = await store(deps, accepted);
-      if (refusal) return sendRefusal(reply, refusal);
-      return reply.code(202).type('text/plain').send('ok');
-    });
+        const body = parsed.data;
+        if (body.domains.length === 0) {
+          deps.metrics.rejected.inc({ reason: 'invalid_event' });
+          const message = 'domain (or d) is required: the site domain registered in Sightline';
+          return reply
+            .code(400)
+            .send(errorBody('invalid_event', `invalid event: ${message}`, [{ path: 'domain', message }]));
+        }
+        const verdicts: Verdict[] = [];
+        for (const domain of body.domains) {
+          const site = await deps.sites.byDomain(domain);
+          if (!site) {
+            const message = `domain ${domain} is not a registered site: create it with POST /v1/admin/sites`;
+            verdicts.push({
+              ok: false,
+              error: errorBody('unknown_site', message, [{ path: 'domain', message }]),
+            });
+            continue;
+          }
+          const input = eventInputSchema.safeParse({
+            site_id: site.site_id,
+            name: body.name,
+            url: body.url,
+            referrer: body.referrer,
+            props: body.props && withoutNulls(body.props),
+            revenue: body.revenue,
+            interactive: body.interactive,
+          } satisfies Record<keyof Omit<EventInput, 'event_id' | 'timestamp'>, unknown>);
+          verdicts.push(
+            input.success
+              ? await acceptInput(input.data, facts, deps)
+              : { ok: false, error: invalidEvent(input.error) },
+          );
+        }
+        const accepted = verdicts.flatMap((v) => (v.ok ? [v.event] : []));
+        const firstError = verdicts.find((v) => !v.ok);
+        if (accepted.length === 0 && firstError && !firstError.ok) {
+          deps.metrics.rejected.inc({ reason: firstError.error.error.code });
+          return reply.code(400).send(firstError.error);
+        }
+        const refusal = await store(deps, accepted);
+        if (refusal) return sendRefusal(reply, refusal);
+        return reply.code(202).type('text/plain').send('ok');
+      },
+    );
   };
 
 /** Plausible drops null-valued props; so do we. */
