@@ -77,6 +77,8 @@ export class BatchLayer {
     logger: Logger;
     /** The recompute's rules; the current ones unless a test or a staged rollout says otherwise. */
     logic?: BatchLogic;
+    /** Plan once at start (catch up after downtime); default true. */
+    planAtStart?: boolean;
   }): Promise<BatchLayer> {
     const { config, ch, redis, logger } = deps;
     const logic = deps.logic ?? currentLogic;
@@ -139,7 +141,8 @@ export class BatchLayer {
       { connection: workerRedis, concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
     );
     worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
-    await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
+    if (deps.planAtStart !== false)
+      await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
     return new BatchLayer(queue, worker, workerRedis, ch, logic);
   }
 
@@ -165,17 +168,28 @@ export class BatchLayer {
     return { hours: hours.length };
   }
 
-  /** Runs finished since `since` (epoch ms) for a reason: what the reprocess command's progress bar counts. */
+  /**
+   * What the reprocess command's progress bar counts: the hours (of [from, to) when given) committed
+   * since `since` (epoch ms), whatever enqueued them (a reprocess of an hour the planner had already
+   * queued runs as that one job), the failed attempts, and the events the committed runs read.
+   */
   async runsSince(
     since: number,
-    reason: string,
+    range?: { from: Date; to: Date },
   ): Promise<{ committed: number; failed: number; input_rows: number }> {
     const [row] = await (
       await this.ch.query({
-        query: `SELECT countIf(status = 'committed') AS committed, countIf(status = 'failed') AS failed,
+        query: `SELECT uniqExactIf(hour, status = 'committed') AS committed, countIf(status = 'failed') AS failed,
                   sumIf(input_rows, status = 'committed') AS input_rows
-                FROM batch_runs WHERE finished_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND reason = {reason:String}`,
-        query_params: { since, reason },
+                FROM batch_runs
+                WHERE finished_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+                  AND hour >= toStartOfHour(fromUnixTimestamp64Milli({from:Int64}, 'UTC'))
+                  AND hour < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+        query_params: {
+          since,
+          from: range?.from.getTime() ?? 0,
+          to: range?.to.getTime() ?? 4_102_444_800_000,
+        },
         format: 'JSONEachRow',
       })
     ).json<{ committed: number; failed: number; input_rows: number }>();

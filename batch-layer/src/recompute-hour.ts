@@ -39,56 +39,98 @@ export interface RecomputeResult {
 }
 
 /**
- * The events of the window, each once (the earliest delivery of an event_id), bots left out, only
- * the sites asked for (all when {sites} is empty). The window starts one session gap before the hour
- * so a visit already going on at the hour's start is not counted again, and runs past the hour so
- * the visits that start in it are measured whole.
+ * A recompute materialises its input once, in work tables of its own run (dropped at its end, and
+ * by the cleanup job if a worker died): the events of the window deduplicated, and the visits that
+ * start in the hour. Both inserts below read them instead of scanning and deduplicating events_raw
+ * again each.
  */
-const sessionized = `
-  deduped AS (
-    SELECT site_id, visitor_id, ts, name, pathname, interactive, revenue_amount,
-      referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-      country, browser, os, device, props
-    FROM events_raw
-    WHERE ts >= {hour:DateTime('UTC')} - toIntervalSecond({gap:UInt32})
-      AND ts < {hour:DateTime('UTC')} + INTERVAL ${1 + LOOKAHEAD_HOURS} HOUR
-      AND NOT is_bot
-      AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))
-    ORDER BY received_at
-    LIMIT 1 BY event_id
-  ),
-  starts AS (
-    SELECT *,
-      dateDiff('second', lagInFrame(ts, 1, toDateTime64(0, 3, 'UTC')) OVER w, ts) > {gap:UInt32} AS is_start
-    FROM deduped
-    WINDOW w AS (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-  ),
-  numbered AS (
-    SELECT *, sum(is_start) OVER (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
-    FROM starts
-  ),
-  -- A visit belongs to the hour it starts in, with everything it contains (its pageviews after the
-  -- hour too). Non-interactive events (scroll depth, video progress) do not turn a bounce into an
-  -- engaged visit. Acquisition is the visit's first event's.
-  sessions AS (
-    SELECT site_id, visitor_id, session_no,
-      min(ts) AS started, max(ts) AS ended,
-      countIf(interactive) AS interactions,
-      countIf(name = 'pageview') AS pageviews, count() AS events,
-      sum(ifNull(revenue_amount, 0)) AS revenue,
-      argMinIf(pathname, ts, name = 'pageview') AS entry_page,
-      argMaxIf(pathname, ts, name = 'pageview') AS exit_page,
-      argMin(referrer_source, ts) AS entry_source,
-      argMin(channel, ts) AS entry_channel,
-      argMin(utm_source, ts) AS entry_utm_source,
-      argMin(utm_medium, ts) AS entry_utm_medium,
-      argMin(utm_campaign, ts) AS entry_utm_campaign,
-      argMin(utm_content, ts) AS entry_utm_content,
-      argMin(utm_term, ts) AS entry_utm_term
-    FROM numbered
-    GROUP BY site_id, visitor_id, session_no
-    HAVING started >= {hour:DateTime('UTC')} AND started < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
-  ),
+const workTables = (runId: string) => {
+  const base = `batch_work_${runId.replaceAll('-', '')}`;
+  return { events: `${base}_events`, duplicates: `${base}_duplicates`, sessions: `${base}_sessions` };
+};
+type WorkTables = ReturnType<typeof workTables>;
+
+const lowCardinality = 'LowCardinality(String)';
+/** What the recompute reads of an event: every column of events_raw it uses, and no other. */
+const workEventColumns: [name: string, type: string][] = [
+  ['event_id', 'UUID'],
+  ['site_id', lowCardinality],
+  ['visitor_id', 'UInt64'],
+  ['ts', "DateTime64(3, 'UTC')"],
+  ['name', lowCardinality],
+  ['pathname', 'String'],
+  ['interactive', 'Bool'],
+  ['revenue_amount', 'Nullable(Decimal(18, 4))'],
+  ...['referrer_source', 'channel', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term']
+    .concat(['country', 'browser', 'os', 'device'])
+    .map((name): [string, string] => [name, lowCardinality]),
+  ['props', `Map(${lowCardinality}, String)`],
+];
+const workEventNames = workEventColumns.map(([name]) => name).join(', ');
+const workEventSchema = workEventColumns.map(([name, type]) => `${name} ${type}`).join(', ');
+
+/**
+ * The window: one session gap before the hour, so a visit already going on at the hour's start is
+ * not counted again, to a few hours past it, so the visits that start in it are measured whole.
+ * Bots left out; only the sites asked for (all when {sites} is empty).
+ */
+const windowFilter = `
+  ts >= {hour:DateTime('UTC')} - toIntervalSecond({gap:UInt32})
+  AND ts < {hour:DateTime('UTC')} + INTERVAL ${1 + LOOKAHEAD_HOURS} HOUR
+  AND NOT is_bot
+  AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))`;
+
+/**
+ * Each event once: the earliest delivery of an event_id. Duplicates are a few percent, so only
+ * their ids are collected and sorted; every other row is taken as it is (sorting all rows of a busy
+ * hour by arrival costs several times the rest of the recompute).
+ */
+const workSql = (t: WorkTables) => [
+  `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = MergeTree ORDER BY (site_id, visitor_id, ts)`,
+  `CREATE TABLE ${t.duplicates} (event_id UUID) ENGINE = Memory`,
+  `INSERT INTO ${t.duplicates} SELECT event_id FROM events_raw WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
+  `INSERT INTO ${t.events}
+   SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id NOT IN ${t.duplicates}
+   UNION ALL
+   SELECT * FROM (
+     SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id IN ${t.duplicates}
+     ORDER BY received_at LIMIT 1 BY event_id
+   )`,
+  // A visit belongs to the hour it starts in, with everything it contains (its pageviews after the
+  // hour too). Non-interactive events (scroll depth, video progress) do not turn a bounce into an
+  // engaged visit. Acquisition is the visit's first event's.
+  `CREATE TABLE ${t.sessions} ENGINE = Memory AS
+   WITH starts AS (
+     SELECT *,
+       dateDiff('second', lagInFrame(ts, 1, toDateTime64(0, 3, 'UTC')) OVER w, ts) > {gap:UInt32} AS is_start
+     FROM ${t.events}
+     WINDOW w AS (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+   ),
+   numbered AS (
+     SELECT *, sum(is_start) OVER (PARTITION BY site_id, visitor_id ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
+     FROM starts
+   )
+   SELECT site_id, visitor_id, session_no,
+     min(ts) AS started, max(ts) AS ended,
+     countIf(interactive) AS interactions,
+     countIf(name = 'pageview') AS pageviews, count() AS events,
+     sum(ifNull(revenue_amount, 0)) AS revenue,
+     argMinIf(pathname, ts, name = 'pageview') AS entry_page,
+     argMaxIf(pathname, ts, name = 'pageview') AS exit_page,
+     argMin(referrer_source, ts) AS entry_source,
+     argMin(channel, ts) AS entry_channel,
+     argMin(utm_source, ts) AS entry_utm_source,
+     argMin(utm_medium, ts) AS entry_utm_medium,
+     argMin(utm_campaign, ts) AS entry_utm_campaign,
+     argMin(utm_content, ts) AS entry_utm_content,
+     argMin(utm_term, ts) AS entry_utm_term
+   FROM numbered
+   GROUP BY site_id, visitor_id, session_no
+   HAVING started >= {hour:DateTime('UTC')} AND started < {hour:DateTime('UTC')} + INTERVAL 1 HOUR`,
+];
+
+/** The events of the hour with the names of the goals each one reached. */
+const inHour = (t: WorkTables) => `
   -- Each site's goals: a custom event by name, or a pageview whose path matches the goal's pattern.
   goal_defs AS (
     SELECT site_id, groupArray((name, event_name, page_regex)) AS defs
@@ -102,17 +144,18 @@ const sessionized = `
         goal -> (goal.2 != '' AND d.name = goal.2)
           OR (goal.3 != '' AND d.name = 'pageview' AND match(d.pathname, goal.3)),
         gd.defs)) AS goals
-    FROM deduped AS d LEFT JOIN goal_defs AS gd ON gd.site_id = d.site_id
+    FROM ${t.events} AS d LEFT JOIN goal_defs AS gd ON gd.site_id = d.site_id
     WHERE d.ts >= {hour:DateTime('UTC')} AND d.ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
-  )`;
+  ),
+  sessions AS (SELECT * FROM ${t.sessions})`;
 
 const hourlyColumns = `site_id, hour, run_id, logic_version, pageviews, events, visitors, visitors_state,
   visits, bounces, visit_duration_seconds, conversions, revenue`;
 
 /** Conversions: the visitors who reached at least one of the site's goals in the hour. */
-const hourlySql = `
+const hourlySql = (t: WorkTables) => `
   INSERT INTO batch_hourly (${hourlyColumns})
-  WITH ${sessionized},
+  WITH ${inHour(t)},
   visit_totals AS (
     SELECT site_id, count() AS visits, countIf(interactions <= 1) AS bounces,
       sum(toUInt64(dateDiff('second', started, ended))) AS duration
@@ -136,9 +179,9 @@ const dimensionColumns = `site_id, hour, run_id, logic_version, dimension, value
  * started: entry_page, exit_page, referrer_source, channel, utm_* (pageviews, events and revenue
  * are the visit's).
  */
-const dimensionsSql = `
+const dimensionsSql = (t: WorkTables) => `
   INSERT INTO batch_dimensions_hourly (${dimensionColumns})
-  WITH ${sessionized},
+  WITH ${inHour(t)},
   event_dims AS (
     SELECT site_id, visitor_id, name, revenue_amount, dim.1 AS dimension, dim.2 AS value
     FROM in_hour
@@ -235,9 +278,11 @@ export async function recomputeHour(
   const run = { ...params, reason: options.reason };
   await recordRun(ch, run, 'started', { inputRows: 0, outputRows: 0, durationMs: 0 }, '');
   let committed = false;
+  const work = workTables(runId);
   try {
-    await ch.command({ query: hourlySql, query_params: params });
-    await ch.command({ query: dimensionsSql, query_params: params });
+    for (const query of workSql(work)) await ch.command({ query, query_params: params });
+    await ch.command({ query: hourlySql(work), query_params: params });
+    await ch.command({ query: dimensionsSql(work), query_params: params });
     if (previous) {
       await ch.command({ query: copyOthers('batch_hourly'), query_params: params });
       await ch.command({ query: copyOthers('batch_dimensions_hourly'), query_params: params });
@@ -290,6 +335,10 @@ export async function recomputeHour(
       ).catch(() => {});
     }
     throw error;
+  } finally {
+    for (const table of Object.values(work)) {
+      await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => {});
+    }
   }
 }
 

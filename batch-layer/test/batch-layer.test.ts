@@ -116,10 +116,7 @@ describe('the batch layer through its queue: plan, reprocess, logic versions, si
       });
       const since = Date.now() - 1;
       assert.deepEqual(await batch.reprocess(new Date(H), new Date(H + HOUR_MS), [x]), { hours: 1 });
-      await until(
-        async () => (await batch.runsSince(since, 'reprocess')).committed === 1,
-        'reprocess committed',
-      );
+      await until(async () => (await batch.runsSince(since)).committed === 1, 'reprocess committed');
       assert.deepEqual(await committed(x), {
         pageviews: 2,
         visits: 2,
@@ -139,7 +136,7 @@ describe('the batch layer through its queue: plan, reprocess, logic versions, si
 
       const again = Date.now() - 1;
       await batch.reprocess(new Date(H), new Date(H + HOUR_MS));
-      await until(async () => (await batch.runsSince(again, 'reprocess')).committed === 1, 'full reprocess');
+      await until(async () => (await batch.runsSince(again)).committed === 1, 'full reprocess');
       assert.deepEqual(await committed(y), {
         pageviews: 2,
         visits: 2,

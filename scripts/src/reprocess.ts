@@ -65,7 +65,12 @@ runCommand('reprocess', async () => {
     `Reprocessing ${hours} hours (${values.from} to ${values.to}, ${sites ? `sites ${sites.join(', ')}` : 'every site'})…`,
   );
   for (;;) {
-    const status = (await admin.get(`/v1/admin/batch?since=${since}&reason=reprocess`)).body as unknown as {
+    const range = new URLSearchParams({
+      since: String(since),
+      from: String(started.body.from),
+      to: String(started.body.to),
+    });
+    const status = (await admin.get(`/v1/admin/batch?${range}`)).body as unknown as {
       runs_since: { committed: number; failed: number; input_rows: number };
     };
     const { committed, failed, input_rows } = status.runs_since;

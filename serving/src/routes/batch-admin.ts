@@ -12,7 +12,7 @@ export interface BatchControl {
   reprocess(from: Date, to: Date, sites?: string[]): Promise<{ hours: number } | { unknownSites: string[] }>;
   runsSince(
     since: number,
-    reason: string,
+    range?: { from: Date; to: Date },
   ): Promise<{ committed: number; failed: number; input_rows: number }>;
 }
 
@@ -45,17 +45,19 @@ export const batchAdminRoutes =
             since: z
               .string()
               .optional()
-              .meta({ description: 'epoch ms: also count the runs finished since' }),
-            reason: z.string().max(100).optional(),
+              .meta({ description: 'epoch ms: also count the hours committed since (runs_since)' }),
+            from: timeBound.optional().meta({ description: 'runs_since counts only hours from this one' }),
+            to: timeBound.optional().meta({ description: 'runs_since counts only hours before this one' }),
           }),
         },
       },
       async (request) => {
+        const { from, to } = request.query;
         const since = Number(request.query.since);
         if (Number.isFinite(since) && since > 0) {
           return {
             ...((await batch.status()) as object),
-            runs_since: await batch.runsSince(since, request.query.reason ?? 'reprocess'),
+            runs_since: await batch.runsSince(since, from && to ? { from, to } : undefined),
           };
         }
         return batch.status();
