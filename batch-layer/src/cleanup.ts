@@ -60,6 +60,10 @@ export async function cleanupSupersededRuns(
   ch: ClickHouseClient,
   options: { now?: number; graceMs?: number; abandonedAfterMs?: number } = {},
 ): Promise<{ runs: number }> {
+  await dropAbandonedWorkTables(
+    ch,
+    (options.now ?? Date.now()) - (options.abandonedAfterMs ?? ABANDONED_AFTER_MS),
+  );
   const runs = await supersededRuns(ch, options);
   if (runs.length === 0) return { runs: 0 };
   const params = {
@@ -82,4 +86,19 @@ export async function cleanupSupersededRuns(
     format: 'JSONEachRow',
   });
   return { runs: runs.length };
+}
+
+/** A recompute drops its work tables when it ends; these are the ones of workers that died. */
+async function dropAbandonedWorkTables(ch: ClickHouseClient, before: number): Promise<void> {
+  const tables = await (
+    await ch.query({
+      query: `SELECT name FROM system.tables
+              WHERE database = currentDatabase() AND match(name, '^batch_work_[0-9a-f]{32}_[a-z]+$')
+                AND metadata_modification_time < toDateTime({before:UInt32}, 'UTC')`,
+      query_params: { before: toSeconds(before) },
+      format: 'JSONEachRow',
+    })
+  ).json<{ name: string }>();
+  // Names come from system.tables and match the pattern above: safe to use as identifiers.
+  for (const { name } of tables) await ch.command({ query: `DROP TABLE IF EXISTS ${name}` });
 }

@@ -421,7 +421,21 @@ describe('recompute of one hour from events_raw', () => {
       { runs: 0 },
       'cleaned once',
     );
+    const leftover = `batch_work_${'0'.repeat(31)}1_events`;
+    await ch.command({ query: `CREATE TABLE ${leftover} (x UInt8) ENGINE = Memory` });
+    const tables = async () =>
+      (
+        await (
+          await ch.query({
+            query:
+              "SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'batch_work_')",
+            format: 'JSONEachRow',
+          })
+        ).json<{ name: string }>()
+      ).map((t) => t.name);
+    assert.deepEqual(await tables(), [leftover], 'recomputes drop their own work tables');
     const abandoned = await cleanupSupersededRuns(ch, { now: now + 7 * 3600_000 });
+    assert.deepEqual(await tables(), [], "a dead worker's work tables are dropped");
     assert.equal(abandoned.runs, 1, 'a run that never finished is deleted once abandoned');
     assert.equal(await rowsOfRun(running), 0);
   });
