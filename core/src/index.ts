@@ -6,7 +6,7 @@ export * from './http.js';
 export * from './kafka.js';
 export * from './logger.js';
 export * from './migrations.js';
+export * from './rate-limit.js';
 export * from './redis.js';
 export * from './sites.js';
 export * from './watermark.js';
-export * from './rate-limit.js';
