@@ -11,9 +11,11 @@ import { KeyCache } from './auth/key-cache.js';
 import { installReadAuth } from './auth/read-auth.js';
 import { adminRoutes } from './routes/admin.js';
 import type { BatchControl } from './routes/batch-admin.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { useZodSchemas } from './routes/docs.js';
 import { queryRoutes } from './routes/query-routes.js';
 import type { ReplayControl } from './routes/replay-admin.js';
+import { sitesListRoutes } from './routes/sites-list.js';
 import { sqlRoutes } from './routes/sql.js';
 
 export interface ServingDeps {
@@ -52,6 +54,8 @@ export const servingPlugin =
       }),
     });
     await app.register(queryRoutes(deps));
+    await app.register(sitesListRoutes(deps));
+    await app.register(dashboardRoutes);
     if (deps.analyst) {
       const limits = {
         maxExecutionSeconds: deps.config.SQL_MAX_EXECUTION_SECONDS,
