@@ -170,8 +170,12 @@ describe('batch layer and the Lambda merge, end to end', () => {
     };
     assert.equal(status.watermark, new Date(past + HOUR).toISOString());
     assert.equal(status.logic_version, LOGIC_VERSION);
-    assert.ok(status.last_runs.length >= 2 && status.last_runs.every((r) => r.status === 'committed'));
+    assert.ok(
+      status.last_runs.length >= 2 && status.last_runs.every((r) => r.status === 'committed'),
+      JSON.stringify(status.last_runs),
+    );
   });
+
   async function admin(method: string, route: string, body?: unknown, token = service.adminToken) {
     const response = await fetch(`${service.url}${route}`, {
       method,
