@@ -72,7 +72,7 @@ describe('API keys and read authentication', () => {
     assert.equal(again.statusCode, 404);
   });
 
-  it('refuses expired keys and write keys, lets admin keys and the admin token read every site', async () => {
+  it('refuses expired keys and write keys, lets admin keys and the admin token read every site and admin keys use the admin API', async () => {
     const { key: soon } = await h.createKey({
       sites: [siteA],
       expires_at: new Date(Date.now() + 1500).toISOString(),
@@ -82,6 +82,10 @@ describe('API keys and read authentication', () => {
     assert.equal((await read(siteA, write)).statusCode, 403);
     const { key: adminKey } = await h.createKey({ scope: 'admin' });
     assert.equal((await read(siteB, adminKey)).statusCode, 200);
+    const sites = (key: string) =>
+      h.app.inject({ url: '/v1/admin/sites', headers: { authorization: `Bearer ${key}` } });
+    assert.equal((await sites(adminKey)).statusCode, 200, 'an admin key uses the admin API');
+    assert.equal((await sites(soon)).statusCode, 403, 'a read key does not');
     assert.equal((await read(siteB, h.adminToken)).statusCode, 200);
     await new Promise((r) => setTimeout(r, 1600));
     assert.equal((await read(siteA, soon)).statusCode, 401);

@@ -15,16 +15,21 @@ export function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** An onRequest hook: 401 without a bearer token, 403 with one that is not the admin token. */
-export function requireAdmin(adminToken: string) {
+/**
+ * An onRequest hook: 401 without a bearer token, 403 with one that is neither the admin token nor
+ * an admin-scope key.
+ */
+export function requireAdmin(adminToken: string, isAdminKey: (token: string) => Promise<boolean>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(request);
     if (!token) {
       return reply
         .code(401)
-        .send(errorBody('unauthorized', 'admin endpoints need Authorization: Bearer <ADMIN_TOKEN>'));
+        .send(
+          errorBody('unauthorized', 'admin endpoints need Authorization: Bearer <ADMIN_TOKEN or admin key>'),
+        );
     }
-    if (!sameToken(token, adminToken))
-      return reply.code(403).send(errorBody('forbidden', 'wrong admin token'));
+    if (sameToken(token, adminToken) || (await isAdminKey(token))) return;
+    return reply.code(403).send(errorBody('forbidden', 'neither the admin token nor an admin key'));
   };
 }

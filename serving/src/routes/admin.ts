@@ -36,12 +36,15 @@ export const siteSchema = z.object({
   created_at: z.string(),
 });
 
-/** POST /v1/admin/sites and GET /v1/admin/sites, behind `Authorization: Bearer $ADMIN_TOKEN`. */
+/** The admin API (sites, keys, batch, replay, goals), behind `Authorization: Bearer $ADMIN_TOKEN` or an admin key. */
 export const adminRoutes =
   (deps: AdminDeps): FastifyPluginAsync =>
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
-    app.addHook('onRequest', requireAdmin(deps.adminToken));
+    app.addHook(
+      'onRequest',
+      requireAdmin(deps.adminToken, async (token) => (await deps.keys.lookup(token))?.scope === 'admin'),
+    );
 
     app.post(
       '/v1/admin/sites',
