@@ -1,7 +1,13 @@
 import type { ClickHouseClient } from '@sightline/core';
 
-/** The analysts' views (sql/0041) and whether each is restricted to the caller's sites. */
-export const analystViews = { hourly: true, events: true, sites: true, watermark: false } as const;
+/** The analysts' views (sql/0041, 0042) and whether each is restricted to the caller's sites. */
+export const analystViews = {
+  hourly: true,
+  dimensions: true,
+  events: true,
+  sites: true,
+  watermark: false,
+} as const;
 type View = keyof typeof analystViews;
 const viewNames = Object.keys(analystViews) as View[];
 

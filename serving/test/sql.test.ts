@@ -37,6 +37,9 @@ describe('POST /v1/sql: read-only SQL over the analyst views, restricted to the 
     const hourly = await sql('SELECT site_id, sum(pageviews) AS pv FROM hourly GROUP BY site_id');
     assert.equal(hourly.statusCode, 200, hourly.body);
     assert.deepEqual(hourly.json<{ data: unknown[] }>().data, [{ site_id: siteA, pv: 3 }]);
+    const dimensions = await sql('SELECT DISTINCT site_id FROM dimensions');
+    assert.equal(dimensions.statusCode, 200, dimensions.body);
+    assert.deepEqual(dimensions.json<{ data: unknown[] }>().data, [{ site_id: siteA }]);
     const sites = await sql('SELECT domain FROM sites');
     assert.deepEqual(sites.json<{ data: unknown[] }>().data, [{ domain: 'a.sql.example' }]);
     // A user's own CTEs and subqueries still see only the restricted views.
