@@ -307,6 +307,16 @@ describe('the dashboard in a real browser against the running service', () => {
     assert.match(page.url(), /range=yesterday/);
     assert.match(page.url(), /compare=1/);
 
+    // Hovering the chart tells the value of the bucket and of the same bucket the day before.
+    await page.locator('.chart-plot canvas').waitFor();
+    const plot = page.locator('.chart-plot .u-over');
+    const box = (await plot.boundingBox())!;
+    await plot.hover({ position: { x: box.width * 0.45, y: box.height / 2 } });
+    const tip = page.locator('.chart-tip');
+    await tip.waitFor();
+    assert.match(String(await tip.textContent()), /Unique visitors: \d+.*\d{2}:00: \d+/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'comparison-desktop.png') });
+
     // Back to 7 days, then a click on a page filters the whole dashboard: keyboard only.
     await page.getByTestId('range').selectOption('7d');
     await page.getByLabel('Compare with the previous period').uncheck();

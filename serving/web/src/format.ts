@@ -96,6 +96,7 @@ const regions =
 export function displayValue(dimension: string, value: string): string {
   if (value === '')
     return dimension === 'referrer_source' || dimension === 'channel' ? 'Direct / none' : '(none)';
+  if (dimension === 'channel') return value.charAt(0).toUpperCase() + value.slice(1).replaceAll('_', ' ');
   if (dimension === 'country' && /^[A-Z]{2}$/.test(value)) {
     try {
       return regions?.of(value) ?? value;
