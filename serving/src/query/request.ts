@@ -20,6 +20,8 @@ export interface QueryRoutesDeps {
   queryTimeoutSeconds?: number;
 }
 
+const WATERMARK_TTL_MS = 1000;
+
 /** What every query route shares: the pool, the time limit, the sites' zones. */
 export class QueryService {
   readonly zones = new SiteZones();
@@ -38,9 +40,22 @@ export class QueryService {
     return override ?? tz;
   }
 
-  /** The batch watermark: every hour before it is authoritative. */
-  async authoritativeUntil(): Promise<Date | null> {
-    return readWatermark(this.context().ch);
+  #watermark: { at: number; value: Promise<Date | null> } | undefined;
+
+  /**
+   * The batch watermark: every hour before it is authoritative. It moves once an hour, so one read
+   * serves every request of the next second instead of costing each request a query.
+   */
+  authoritativeUntil(): Promise<Date | null> {
+    const now = Date.now();
+    if (!this.#watermark || now - this.#watermark.at > WATERMARK_TTL_MS) {
+      const value = readWatermark(this.context().ch);
+      this.#watermark = { at: now, value };
+      value.catch(() => {
+        this.#watermark = undefined;
+      });
+    }
+    return this.#watermark.value;
   }
 }
 
