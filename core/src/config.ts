@@ -26,6 +26,17 @@ export const configSchema = z.object({
   ),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
+  /**
+   * Name of a ClickHouse cluster (its remote_servers entry) for the cluster mode: the migrations then
+   * make Replicated tables ON CLUSTER, with Distributed tables over the shards sharded by site, and the
+   * Kafka engine table on every node (core/src/cluster-ddl.ts). Unset: the single-node tables.
+   */
+  CLICKHOUSE_CLUSTER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain cluster name: letters, digits, underscore')
+      .optional(),
+  ),
   /** Connections kept for the query API; the batch layer opens its own so heavy work never queues reads. */
   CLICKHOUSE_SERVING_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(4),
 

@@ -1,4 +1,5 @@
 export * from './clickhouse.js';
+export * from './cluster-ddl.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './event.js';

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusterSchema, toCluster } from './cluster-ddl.js';
 import type { Logger } from './logger.js';
 
 /** The repository's sql/ folder, found from this file in both src/ and dist/. */
@@ -76,6 +77,11 @@ export interface MigrateOptions {
   dir?: string;
   variables: Record<string, string | number>;
   logger?: Logger;
+  /**
+   * A ClickHouse cluster name (CLICKHOUSE_CLUSTER): every statement runs in its cluster form
+   * (Replicated and Distributed tables, ON CLUSTER; see cluster-ddl.ts). Unset: as written.
+   */
+  cluster?: string;
 }
 
 /**
@@ -91,7 +97,8 @@ export async function migrate(
   options: MigrateOptions,
 ): Promise<{ applied: Migration[] }> {
   const migrations = await readMigrations(options.dir);
-  await ch.command({ query: ledgerDdl });
+  const forServer = clusterForm(migrations, options);
+  for (const statement of forServer(ledgerDdl.trim())) await ch.command({ query: statement });
   const result = await ch.query({
     query: 'SELECT version, name, checksum FROM schema_migrations',
     format: 'JSONEachRow',
@@ -114,7 +121,8 @@ export async function migrate(
   const applied: Migration[] = [];
   for (const { statements: sql, ...migration } of streamLast(pending, await kafkaTables(ch))) {
     const started = Date.now();
-    for (const statement of sql) {
+    // Ordered by the single-node text (streamLast reads it); each statement then runs in its form.
+    for (const statement of sql.flatMap(forServer)) {
       await ch.command({ query: statement });
     }
     await ch.insert({
@@ -129,6 +137,21 @@ export async function migrate(
     applied.push(migration);
   }
   return { applied };
+}
+
+/**
+ * The form statements run in: as written on one node; with a cluster, the cluster form, which needs
+ * every migration's tables (applied ones too) to know which are sharded.
+ */
+export function clusterForm(
+  migrations: Migration[],
+  options: Pick<MigrateOptions, 'cluster' | 'variables'>,
+): (statement: string) => string[] {
+  const { cluster } = options;
+  if (!cluster) return (statement) => [statement];
+  const all = migrations.flatMap((m) => statements(render(m.template, options.variables)));
+  const schema = clusterSchema(cluster, [ledgerDdl.trim(), ...all]);
+  return (statement) => toCluster(statement, schema);
 }
 
 const kafkaTableDdl =
