@@ -9,6 +9,7 @@ export async function applySchema(ch: ClickHouseClient, config: Config, logger: 
   if (!brokers) throw new Error('KAFKA_BROKERS is not set; the Kafka engine table needs a broker list');
   const { applied } = await migrate(ch, {
     logger,
+    cluster: config.CLICKHOUSE_CLUSTER,
     variables: {
       kafka_brokers: brokers,
       events_topic: config.KAFKA_EVENTS_TOPIC,
