@@ -61,6 +61,11 @@ export class ApiError extends Error {
   }
 }
 
+/** A refusal of the key itself (unknown, revoked, expired, a write key): back to the sign-in. */
+export function signsOut(error: ApiError): boolean {
+  return error.status === 401 || (error.status === 403 && error.code !== 'forbidden_site');
+}
+
 const advice: Record<string, string> = {
   unauthorized: 'Sign in with an API key.',
   invalid_key:

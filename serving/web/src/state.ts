@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Filter, FilterOperator } from './api.js';
 import { type RangeKey, rangeKeys } from './ranges.js';
 
@@ -83,19 +83,23 @@ export function toSearch(s: ViewState): string {
 /** The view state and a setter that records each change in the browser history. */
 export function useUrlState(): [ViewState, (patch: Partial<ViewState>, replace?: boolean) => void] {
   const [state, setState] = useState(() => parseState(location.search));
+  // The latest state, so that two changes in one event both count.
+  const latest = useRef(state);
   useEffect(() => {
-    const onPop = () => setState(parseState(location.search));
+    const onPop = () => {
+      latest.current = parseState(location.search);
+      setState(latest.current);
+    };
     addEventListener('popstate', onPop);
     return () => removeEventListener('popstate', onPop);
   }, []);
   const update = (patch: Partial<ViewState>, replace = false) => {
-    setState((previous) => {
-      const next = { ...previous, ...patch };
-      const url = `${location.pathname}${toSearch(next)}`;
-      if (replace) history.replaceState(null, '', url);
-      else history.pushState(null, '', url);
-      return next;
-    });
+    const next = { ...latest.current, ...patch };
+    latest.current = next;
+    const url = `${location.pathname}${toSearch(next)}`;
+    if (replace) history.replaceState(null, '', url);
+    else history.pushState(null, '', url);
+    setState(next);
   };
   return [state, update];
 }

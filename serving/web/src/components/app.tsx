@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import {
   type AggregateAnswer,
   apiGet,
@@ -6,6 +6,7 @@ import {
   metricsOfDimension,
   type Params,
   type Site,
+  signsOut,
   type TimeseriesAnswer,
 } from '../api.js';
 import { cardMetrics, formatClock, formatTime, metricInfo } from '../format.js';
@@ -53,21 +54,28 @@ function Dashboard({ apiKey, onSignOut }: { apiKey: string; onSignOut: (message?
   const [sitesQuery, retrySites] = useQuery('/v1/sites', (signal) =>
     apiGet<{ sites: Site[] }>(apiKey, '/v1/sites', {}, signal),
   );
-  if (sitesQuery.status === 'error') {
-    const { error } = sitesQuery;
-    if (error.status === 401 || error.status === 403) {
-      queueMicrotask(() => onSignOut(error.message));
-      return null;
-    }
+  const sitesError = sitesQuery.status === 'error' ? sitesQuery.error : undefined;
+  const refused = sitesError && signsOut(sitesError) ? sitesError : undefined;
+  useEffect(() => {
+    if (refused) onSignOut(refused.message);
+  }, [refused]);
+  const sites = sitesQuery.status === 'ok' ? sitesQuery.data.sites : undefined;
+  const site = sites?.find((s) => s.site_id === state.site) ?? sites?.[0];
+  useEffect(() => {
+    // No site or one the key does not read in the address: show the first, without a history entry.
+    if (site && site.site_id !== state.site) update({ site: site.site_id }, true);
+  }, [site?.site_id, state.site]);
+  if (sitesError) {
+    const error = sitesError;
+    if (refused) return null;
     return (
       <main class="page">
         <ErrorBox error={error} retry={retrySites} />
       </main>
     );
   }
-  if (sitesQuery.status === 'loading') return <Loading what="your sites" />;
-  const sites = sitesQuery.data.sites;
-  if (sites.length === 0) {
+  if (!sites) return <Loading what="your sites" />;
+  if (!site) {
     return (
       <main class="page">
         <Empty>
@@ -82,8 +90,6 @@ function Dashboard({ apiKey, onSignOut }: { apiKey: string; onSignOut: (message?
       </main>
     );
   }
-  const site = sites.find((s) => s.site_id === state.site) ?? sites[0]!;
-  if (site.site_id !== state.site) queueMicrotask(() => update({ site: site.site_id }, true));
   return (
     <SiteDashboard
       apiKey={apiKey}
@@ -139,14 +145,12 @@ function SiteDashboard({ apiKey, sites, site, state, update, onSignOut }: SitePr
     overview ? `${base}/timeseries${JSON.stringify(seriesParams)}` : undefined,
     (signal) => apiGet<TimeseriesAnswer>(apiKey, `${base}/timeseries`, seriesParams, signal),
   );
-  for (const q of [aggregate, series]) {
-    if (
-      q.status === 'error' &&
-      (q.error.status === 401 || (q.error.status === 403 && q.error.code !== 'forbidden_site'))
-    ) {
-      queueMicrotask(() => onSignOut(q.error.message));
-    }
-  }
+  const refused = [aggregate, series]
+    .map((q) => (q.status === 'error' ? q.error : undefined))
+    .find((e) => e !== undefined && signsOut(e));
+  useEffect(() => {
+    if (refused) onSignOut(refused.message);
+  }, [refused]);
 
   const addFilter = (dimension: string, value: string) => {
     const others = state.filters.some((f) => f[1] !== dimension);
