@@ -291,6 +291,26 @@ describe('the dashboard in a real browser against the running service', () => {
     const origins = new Set(requests.map((r) => new URL(r.url()).origin));
     assert.deepEqual([...origins], [new URL(service.url).origin]);
 
+    // Today by hour: the dashed part starts at the first hour from authoritative_until on.
+    await page.getByTestId('range').selectOption('today');
+    const hours = await until('today by hour', 20_000, async () => {
+      const request = lastRequest(requests, '/timeseries');
+      const url = request && new URL(request.url());
+      if (url?.searchParams.get('from') !== today || url.searchParams.get('interval') !== 'hour')
+        return undefined;
+      const answer = await api<{ authoritative_until: string; results: { time: string }[] }>(
+        `${url.pathname}${url.search}`,
+      );
+      const shown = await page.getByTestId('main-chart').getAttribute('data-live-from');
+      const expected = answer.results.findIndex(
+        (r) => Date.parse(r.time) >= Date.parse(answer.authoritative_until),
+      );
+      return shown === String(expected) ? { expected, buckets: answer.results.length } : undefined;
+    });
+    assert.ok(hours.expected > 0 || dateIn(currentHour - HOUR) !== today, JSON.stringify(hours));
+    assert.ok(hours.buckets >= 23 && hours.buckets <= 25, 'hour buckets of one local day');
+    await cardsMatchApi(page, requests);
+
     // Range: yesterday, compared with the day before; the numbers follow.
     await page.getByTestId('range').selectOption('yesterday');
     await page.getByLabel('Compare with the previous period').check();
