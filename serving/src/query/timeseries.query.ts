@@ -24,18 +24,14 @@ export const unitMs = (interval: Interval) => (interval === 'minute' ? MINUTE_MS
  * bucket its start falls in. toTimeZone keeps DST right (a Berlin day in March has 23 hours, in
  * October 25); minute and hour buckets are the units themselves, labelled in the zone.
  */
-const bucketSql: Record<Interval, (column: string) => string> = {
-  minute: (c) => c,
-  hour: (c) => c,
+const bucketSql: Record<Exclude<Interval, 'minute' | 'hour'>, (column: string) => string> = {
   day: (c) => `toStartOfDay(toTimeZone(${c}, {tz:String}))`,
   week: (c) => `toDateTime(toMonday(toTimeZone(${c}, {tz:String})), {tz:String})`,
   month: (c) => `toDateTime(toStartOfMonth(toTimeZone(${c}, {tz:String})), {tz:String})`,
 };
 
 /** How far outside the range the whole buckets at its ends can reach. */
-const padMs: Record<Interval, number> = {
-  minute: 0,
-  hour: 0,
+const padMs: Record<Exclude<Interval, 'minute' | 'hour'>, number> = {
   day: 2 * DAY_MS,
   week: 8 * DAY_MS,
   month: 32 * DAY_MS,
@@ -43,21 +39,22 @@ const padMs: Record<Interval, number> = {
 
 /**
  * One site's metrics per bucket, empty buckets as zeros, the range widened outward to whole
- * buckets. One query: a grid of every unit of the widened range mapped to its bucket (made by
- * ClickHouse, so buckets and data use the same zone rules), joined to one aggregation per part.
+ * buckets. For days, weeks and months one query: a grid of every hour of the widened range mapped
+ * to its bucket (made by ClickHouse, so buckets and data use the same zone rules), joined to one
+ * aggregation per part.
  */
 export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
   const unit = unitMs(q.interval);
   const params: Record<string, unknown> = { site: q.siteId, tz: q.tz };
   const parts: Part[] =
     q.interval === 'minute' ? planMinuteParts(q.metrics, q.filters) : planParts(q.metrics, q.filters, params);
+  if (q.interval === 'minute' || q.interval === 'hour') return unitSeries(ctx, q, parts, params, unit);
   const pad = padMs[q.interval];
   params.scan_from = (q.units.first - pad) / 1000;
   params.scan_units = (q.units.last - q.units.first + 2 * pad) / unit + 1;
   params.first = q.units.first / 1000;
   params.last = q.units.last / 1000;
   const bucket = bucketSql[q.interval];
-  const step = q.interval === 'minute' ? 'toIntervalMinute' : 'toIntervalHour';
   const ctes = parts.map(
     (part, i) =>
       `p${i} AS (${partSql(part, '(SELECT min(lo) FROM grid)', '(SELECT max(hi) FROM grid)', bucket)})`,
@@ -68,7 +65,7 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
     WITH
       grid AS (
         SELECT ${bucket('u')} AS bucket, min(u) AS lo, max(u) AS hi
-        FROM (SELECT toDateTime({scan_from:UInt32}, 'UTC') + ${step}(number) AS u FROM numbers({scan_units:UInt32}))
+        FROM (SELECT toDateTime({scan_from:UInt32}, 'UTC') + toIntervalHour(number) AS u FROM numbers({scan_units:UInt32}))
         GROUP BY bucket
         HAVING bucket >= ${bucket("toDateTime({first:UInt32}, 'UTC')")}
           AND bucket <= ${bucket("toDateTime({last:UInt32}, 'UTC')")}
@@ -82,4 +79,35 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
     time: formatInZone(Number(row.t) * 1000, q.tz),
     ...readMetrics(row, q.metrics),
   }));
+}
+
+/**
+ * Minute and hour buckets are the rollup units themselves: no grid to build, each part is one
+ * aggregation over its range, and the empty buckets are filled here (the common case, kept cheap).
+ */
+async function unitSeries(
+  ctx: QueryContext,
+  q: TimeseriesQuery,
+  parts: Part[],
+  params: Record<string, unknown>,
+  unit: number,
+): Promise<TimeseriesRow[]> {
+  params.first = q.units.first / 1000;
+  params.last = q.units.last / 1000;
+  const lo = "toDateTime({first:UInt32}, 'UTC')";
+  const hi = "toDateTime({last:UInt32}, 'UTC')";
+  const found = new Map<number, Record<string, unknown>>();
+  for (const part of parts) {
+    const rows = await runQuery<Record<string, unknown>>(
+      ctx,
+      `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM (${partSql(part, lo, hi, (c) => c)})`,
+      params,
+    );
+    for (const row of rows) found.set(Number(row.t), { ...found.get(Number(row.t)), ...row });
+  }
+  const out: TimeseriesRow[] = [];
+  for (let t = q.units.first; t <= q.units.last; t += unit) {
+    out.push({ time: formatInZone(t, q.tz), ...readMetrics(found.get(t / 1000) ?? {}, q.metrics) });
+  }
+  return out;
 }
