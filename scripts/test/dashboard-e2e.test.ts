@@ -310,6 +310,7 @@ describe('the dashboard in a real browser against the running service', () => {
     assert.ok(hours.expected > 0 || dateIn(currentHour - HOUR) !== today, JSON.stringify(hours));
     assert.ok(hours.buckets >= 23 && hours.buckets <= 25, 'hour buckets of one local day');
     await cardsMatchApi(page, requests);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'today-desktop.png') });
 
     // Range: yesterday, compared with the day before; the numbers follow.
     await page.getByTestId('range').selectOption('yesterday');

@@ -33,7 +33,12 @@ export interface ChartSeries {
  * starts at the last authoritative point, so the line runs on. Batch-only metrics have nothing in
  * live buckets, so there they stay empty rather than drop to zero.
  */
-export function chartSeries(answer: TimeseriesAnswer, metric: string, interval: 'hour' | 'day'): ChartSeries {
+export function chartSeries(
+  answer: TimeseriesAnswer,
+  metric: string,
+  interval: 'hour' | 'day',
+  now = Date.now(),
+): ChartSeries {
   const starts = answer.results.map((r) => Date.parse(r.time));
   const until = answer.authoritative_until
     ? Date.parse(answer.authoritative_until)
@@ -41,7 +46,8 @@ export function chartSeries(answer: TimeseriesAnswer, metric: string, interval: 
   const ends = starts.map((s, i) => starts[i + 1] ?? s + BUCKET_MS[interval]);
   let liveFrom = ends.findIndex((end) => end > until);
   if (liveFrom === -1) liveFrom = starts.length;
-  const values = answer.results.map((r) => Number(r[metric] ?? 0));
+  // Buckets that have not started yet (the rest of today) stay empty instead of drawing zeros.
+  const values = answer.results.map((r, i) => (starts[i]! > now ? null : Number(r[metric] ?? 0)));
   const batchOnly = metricInfo[metric]?.batchOnly ?? false;
   return {
     x: starts.map((s) => s / 1000),
