@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, httpError } from './errors.js';
 
 declare module 'fastify' {
@@ -22,4 +22,14 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url}`)),
   );
+}
+
+/**
+ * For `Fastify({ frameworkErrors })`: the router answers some requests before any route, hook or
+ * error handler runs (a path parameter longer than maxParamLength, a URL that does not decode);
+ * without this they get Fastify's own body instead of the coded JSON error.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = httpError(error);
+  void reply.code(status).send(body);
 }

@@ -7,6 +7,7 @@ import {
   createKafka,
   createRedis,
   ensureEventsTopic,
+  frameworkErrors,
   installErrorHandling,
   type Logger,
   loadSites,
@@ -145,6 +146,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     // One log line per request is too much at thousands of events per second; failures are
     // logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors,
   });
   installErrorHandling(app);
   // First, so that the OpenAPI document at /docs sees every route registered after it.
