@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   const tokenSource = config.ADMIN_TOKEN ? 'ADMIN_TOKEN' : `${config.DATA_DIR}/admin-token`;
   console.log(`
 Sightline is running at ${service.url}
+  Dashboard: ${service.url}/ (sign in with the admin token below, or a read key)
   Kafka ${stack.config.KAFKA_BROKERS} · Redis ${stack.config.REDIS_URL} · ClickHouse ${config.CLICKHOUSE_URL ?? `chDB in ${config.DATA_DIR}/clickhouse`}
   Admin token (from ${tokenSource}): ${service.adminToken}
 ${
