@@ -76,6 +76,12 @@ export interface ThroughputResult {
   rawDoneMs: number | undefined;
   /** ms from applySchema until events_raw and every rollup held everything. */
   allDoneMs: number | undefined;
+  /**
+   * CPU time (user + system, all threads) of this process from applySchema until everything was in:
+   * chDB's Kafka engine and views run in this process, so this is what the stream cost, whatever else
+   * shared the machine (wall-clock rates on a busy machine measure the neighbours too).
+   */
+  cpuMs: number | undefined;
   timedOut: boolean;
   final: Sample;
   storage: TableStorage[];
@@ -202,6 +208,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     ch = createClickHouse(config);
     const { applySchema } = await importSpeedLayer();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await applySchema(ch, config, logger);
     const schemaMs = performance.now() - t0;
 
@@ -232,6 +239,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     let firstRowMs: number | undefined;
     let rawDoneMs: number | undefined;
     let allDoneMs: number | undefined;
+    let cpuMs: number | undefined;
     let timedOut = false;
     let last: Sample;
     let lastLog = 0;
@@ -242,6 +250,8 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
       if (rawDoneMs === undefined && last.raw >= produced) rawDoneMs = last.t;
       if (done(last)) {
         allDoneMs = last.t;
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1000;
         break;
       }
       if (last.t > options.timeoutSeconds * 1000) {
@@ -298,6 +308,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
       firstRowMs,
       rawDoneMs,
       allDoneMs,
+      cpuMs,
       timedOut,
       final: await sample(),
       storage: TABLES.map((table) => {
