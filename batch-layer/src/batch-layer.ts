@@ -11,6 +11,7 @@ import {
 import { type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
 import { cleanupSupersededRuns } from './cleanup.js';
+import { type RebuildOutcome, rebuildRawDay } from './rebuild-raw.js';
 import { type BatchLogic, currentLogic, recomputeHour } from './recompute-hour.js';
 import { floorHour, HOUR_MS, hoursToRecompute } from './watermark.js';
 
@@ -198,6 +199,14 @@ export class BatchLayer {
       failed: Number(row?.failed ?? 0),
       input_rows: Number(row?.input_rows ?? 0),
     };
+  }
+
+  /**
+   * Rebuilds one day of events_raw from the raw payloads with the current enrichment and swaps it in
+   * (see rebuildRawDay). Runs in the request: the reprocess command asks for one day at a time.
+   */
+  async rebuildRaw(day: Date): Promise<RebuildOutcome> {
+    return rebuildRawDay(this.ch, day);
   }
 
   async status(): Promise<BatchStatus> {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LOGIC_VERSION } from '@sightline/batch-layer';
-import { testStack } from '@sightline/core/testing';
+import { makeStoredEvent, testStack } from '@sightline/core/testing';
 import { type Embedded, startEmbedded } from '../src/embedded.js';
 import { createSite, logger } from './support/service.js';
 
@@ -301,5 +301,41 @@ describe('batch layer and the Lambda merge, end to end', () => {
       ['signup', 1, 1, '5'],
     ]);
     assert.deepEqual(await goals(other), [], 'the other site was not reprocessed');
+  });
+  it('reprocess --rebuild-raw rebuilds events_raw from the raw payloads through the service', async () => {
+    const day = Math.floor(now / 86_400_000) * 86_400_000 - 4 * 86_400_000;
+    const event = makeStoredEvent({
+      site_id: siteId,
+      at: day + 3600_000,
+      // What an enrichment bug stored; the payload says Firefox on Linux.
+      browser: 'WRONG',
+      raw: JSON.stringify({
+        body: { site_id: siteId, name: 'pageview', url: 'https://batch-e2e.example/old' },
+        user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
+        country: 'DE',
+        accept_language: null,
+      }),
+    });
+    await service.clickhouse.client.insert({
+      table: 'events_raw',
+      values: [{ ...event, kafka_partition: 0, kafka_offset: 0, kafka_ts: event.received_at }],
+      format: 'JSONEachRow',
+    });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const recent = await reprocess('--rebuild-raw', '--from', iso(now - 86_400_000), '--to', iso(now));
+    assert.equal(recent.status, 1);
+    assert.match(recent.stderr, /can still receive late events/);
+
+    const cli = await reprocess('--rebuild-raw', '--from', iso(day), '--to', iso(day + 86_400_000));
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /Done: 1 days, 1 events rebuilt .*\(1 changed, 0 without a payload/);
+    const [row] = await (
+      await service.clickhouse.client.query({
+        query: 'SELECT browser, os, pathname FROM events_raw WHERE event_id = {id:UUID}',
+        query_params: { id: event.event_id },
+        format: 'JSONEachRow',
+      })
+    ).json<Record<string, string>>();
+    assert.deepEqual(row, { browser: 'Firefox', os: 'Linux', pathname: '/old' });
   });
 });

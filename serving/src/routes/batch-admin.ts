@@ -14,6 +14,13 @@ export interface BatchControl {
     since: number,
     range?: { from: Date; to: Date },
   ): Promise<{ committed: number; failed: number; input_rows: number }>;
+  /** Rebuilds one day of events_raw from the raw payloads with the current enrichment. */
+  rebuildRaw(
+    day: Date,
+  ): Promise<
+    | { ok: true; day: string; rows: number; rebuilt: number; changed: number; kept: number }
+    | { ok: false; reason: string }
+  >;
 }
 
 const MAX_HOURS = 24 * 400;
@@ -95,6 +102,37 @@ export const batchAdminRoutes =
           to: to.toISOString(),
           sites: sites ?? null,
         });
+      },
+    );
+    app.post(
+      '/v1/admin/rebuild-raw',
+      {
+        config: { invalidCode: 'invalid_day' },
+        schema: {
+          ...docs,
+          summary: 'Rebuild one day of events_raw from the raw payloads with the current enrichment',
+          body: z.strictObject({ day: z.iso.date() }),
+          response: {
+            200: z.object({
+              day: z.string(),
+              rows: z.number(),
+              rebuilt: z.number(),
+              changed: z.number(),
+              kept: z.number(),
+            }),
+            400: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await batch.rebuildRaw(new Date(`${request.body.day}T00:00:00Z`));
+        if (!outcome.ok) {
+          return reply
+            .code(400)
+            .send(errorBody('day_not_closed', outcome.reason, [{ path: 'day', message: outcome.reason }]));
+        }
+        const { ok: _, ...summary } = outcome;
+        return summary;
       },
     );
   };
