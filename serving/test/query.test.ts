@@ -475,6 +475,7 @@ describe('query API over the merged rollups', () => {
       assert.equal(r.status, 200, r.body);
       const body = r.json();
       assert.equal(body.current_visitors, 2);
+      assert.equal(body.authoritative_until, new Date(WATERMARK).toISOString());
       assert.equal(body.minutes.length, 30);
       assert.equal(
         body.minutes.reduce((s: number, m: { pageviews: number }) => s + m.pageviews, 0),

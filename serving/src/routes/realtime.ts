@@ -30,8 +30,11 @@ export const realtimeRoutes =
         answer(reply, async () => {
           const site = request.params.site;
           const tz = await service.zone(site, request.query.tz);
-          const realtime = await queryRealtime(service.context(), site, tz, Date.now());
-          return { site_id: site, tz, ...realtime };
+          const [watermark, realtime] = await Promise.all([
+            service.authoritativeUntil(),
+            queryRealtime(service.context(), site, tz, Date.now()),
+          ]);
+          return { site_id: site, tz, authoritative_until: watermark?.toISOString() ?? null, ...realtime };
         }),
     );
   };
