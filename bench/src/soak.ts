@@ -23,8 +23,10 @@ Starts a local Kafka and the service (npm start's entry point, its own process, 
 sends R events/s (default 100) in batches of 10 to POST /v1/events for M minutes (default 3), and
 injects, spread over the run: Kafka stopped for 30 s (the spool, capped at 256 kB, fills and the
 service answers 503), the service killed with SIGKILL and restarted, and 500 malformed messages
-produced straight to the events topic. Then, through POST /v1/sql, it checks every acknowledged
-event_id is in events_raw and the merged hourly rollup counts each stored event once. Prints a summary and appends it to
+produced straight to the events topic. Events are timed in the hour that ended an hour ago (late
+events), so that hour can be committed: at the end the batch layer recomputes it (as npm run
+reprocess does) and, through POST /v1/sql, the soak checks every acknowledged event_id is in
+events_raw and the committed hour counts each stored event exactly once. Prints a summary and appends it to
 bench/RESULTS.md unless --no-record. Uses the Redis at REDIS_URL or 127.0.0.1:6379 with names of
 its own.`;
 
@@ -135,6 +137,9 @@ async function main(): Promise<number> {
     const statuses = new Map<string, number>();
     let lastAck = 0;
     const durationMs = minutes * 60_000;
+    // Every event is timed in the hour that ended an hour ago (a late event, accepted for 72 hours):
+    // the hour is closed, so the batch layer can commit it and its numbers become authoritative.
+    const hourStart = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
     const started = Date.now();
     const batch = 10;
     const intervalMs = (1000 * batch) / rate;
@@ -147,6 +152,7 @@ async function main(): Promise<number> {
         name: 'pageview',
         url: `https://${unique}.soak.example/p/${event_id.slice(0, 2)}`,
         event_id,
+        timestamp: hourStart + Math.floor(Math.random() * 3_600_000),
       }));
       const response = await fetch(`${url}/v1/events`, {
         method: 'POST',
@@ -226,7 +232,7 @@ async function main(): Promise<number> {
     console.log(`Traffic done: ${acked.size} events acknowledged; waiting for events_raw…`);
 
     // Only the service's process can open its chDB directory: ask through POST /v1/sql with a
-    // read key for the site (analyst.events is events_raw; analyst.hourly the Lambda merge).
+    // read key for the site (the analyst view events is events_raw; hourly is the Lambda merge).
     const keyAnswer = await fetch(`${url}/v1/admin/keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
@@ -257,7 +263,7 @@ async function main(): Promise<number> {
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500).map((id) => `'${id}'`);
         const row = await sql(
-          `SELECT uniqExact(event_id) AS n FROM analyst.events WHERE event_id IN (${chunk.join(',')})`,
+          `SELECT uniqExact(event_id) AS n FROM events WHERE event_id IN (${chunk.join(',')})`,
         );
         n += Number(row.n);
       }
@@ -270,11 +276,38 @@ async function main(): Promise<number> {
       found = await countFound();
     }
     const totals = await sql(
-      'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids, uniqExactIf(event_id, NOT is_bot) AS counted FROM analyst.events',
+      'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids, uniqExactIf(event_id, NOT is_bot) AS counted FROM events',
     );
     const rows = Number(totals.rows);
     const counted = Number(totals.counted);
-    const rollup = Number((await sql('SELECT sum(pageviews) AS pageviews FROM analyst.hourly')).pageviews);
+
+    // Commit the hour through the batch layer (as npm run reprocess does), then read the merge.
+    const admin = { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` };
+    const from = new Date(hourStart).toISOString();
+    const to = new Date(hourStart + 3_600_000).toISOString();
+    const since = Date.now();
+    const queued = await fetch(`${url}/v1/admin/reprocess`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ from, to }),
+    });
+    if (queued.status !== 202) throw new Error(`reprocess: ${queued.status} ${await queued.text()}`);
+    const range = (await queued.json()) as { from: string; to: string; hours: number };
+    const commitDeadline = Date.now() + 600_000;
+    let committed = 0;
+    while (committed < range.hours && Date.now() < commitDeadline) {
+      await sleep(2000);
+      const query = new URLSearchParams({ since: String(since), from: range.from, to: range.to });
+      const status = (await (await fetch(`${url}/v1/admin/batch?${query}`, { headers: admin })).json()) as {
+        runs_since: { committed: number };
+      };
+      committed = status.runs_since.committed;
+    }
+    const hourly = await sql(
+      `SELECT sum(pageviews) AS pageviews, toString(groupUniqArray(source)) AS sources FROM hourly WHERE hour = toDateTime(${hourStart / 1000}, 'UTC')`,
+    );
+    const rollup = Number(hourly.pageviews);
+    const watermark = (await sql('SELECT * FROM watermark')) as Record<string, string>;
 
     const refusals = [...statuses.entries()].filter(([s]) => !['202', '503', '429', 'no answer'].includes(s));
     const table = [
@@ -290,8 +323,9 @@ async function main(): Promise<number> {
       '',
       `- events sent by answer: ${[...statuses.entries()].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
       `- acknowledged (202): ${ids.length}; in events_raw: ${found}; lost: ${ids.length - found}`,
-      `- rows in events_raw for the site: ${rows}, distinct event_ids: ${totals.distinct_ids} (ids beyond the acknowledged: events stored whose 202 never reached the client)`,
-      `- pageviews in the merged hourly rollup (analyst.hourly): ${rollup}; distinct non-bot event_ids: ${counted}; ${rollup === counted ? 'each counted once' : `MISMATCH by ${rollup - counted}`}`,
+      `- rows in events_raw for the site: ${rows}; distinct event_ids: ${totals.distinct_ids} (${rows - Number(totals.distinct_ids)} duplicate rows: at-least-once delivery; ${Number(totals.distinct_ids) - found} stored ids whose 202 never reached the client)`,
+      `- batch commit of the hour ${from}: ${committed >= range.hours ? 'committed' : 'NOT committed'}; watermark ${JSON.stringify(watermark)}`,
+      `- pageviews of that hour in the merged rollup (view hourly, source ${hourly.sources}): ${rollup}; distinct non-bot event_ids: ${counted}; ${rollup === counted ? 'each counted exactly once' : `MISMATCH by ${rollup - counted}`}`,
       `- answers other than 202/503/429/no answer: ${refusals.length ? refusals.map(([s, n]) => `${s}×${n}`).join(', ') : 'none'}`,
       '',
       table,

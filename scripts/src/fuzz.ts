@@ -52,9 +52,10 @@ runCommand('fuzz', async () => {
     KAFKA_EVENTS_TOPIC: `events-${unique}`,
     KAFKA_CONSUMER_GROUP: `speed-${unique}`,
     BATCH_QUEUE: `batch-${unique}`,
-    // Every request comes from this one address; the limiter is not what is being fuzzed.
+    // Every request comes from one address and one key; the limiters are not what is being fuzzed.
     RATE_LIMIT_IP_PER_MINUTE: '0',
     RATE_LIMIT_SITE_PER_MINUTE: '0',
+    RATE_LIMIT_KEY_PER_MINUTE: '0',
   });
   const logger = createLogger(config, 'fuzz');
   const stack = await startLocalStack(config, logger, { progress: (line) => console.error(line) });
