@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig } from '@sightline/core';
 import { migrateOnly, parseRoles, roleNames, startRoles } from './roles.js';
 
-const help = `Usage: node scripts/src/role.ts --role <role>[,<role>…] [--migrate-only]
+const help = `Usage: npm run role -- --role <role>[,<role>…] [--migrate-only]   (built: node scripts/dist/role.js …)
 
 Runs roles of Sightline in this process on PORT (default 8080), with /health, /ready and /metrics:
   ingest    POST /v1/events, /api/event, /v1/pixel.gif, /t.js: validate, enrich, produce to Kafka
