@@ -104,6 +104,18 @@ describe('docker/: the compose files', () => {
     });
   }
 
+  it('Prometheus accepts the alert rules (promtool)', (t) => {
+    if (spawnSync('promtool', ['--version']).status !== 0) {
+      t.skip('promtool is not installed (apt-get install prometheus)');
+      return;
+    }
+    const run = spawnSync('promtool', ['check', 'rules', path.join(docker, 'prometheus/alerts.yml')], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /SUCCESS: \d+ rules found/);
+  });
+
   it('one Dockerfile with a stage per role, running as a non-root user', async () => {
     const dockerfile = await readFile(path.join(docker, 'Dockerfile'), 'utf8');
     for (const role of ['ingest', 'speed', 'batch', 'serving', 'migrate'])
