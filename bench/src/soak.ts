@@ -311,11 +311,11 @@ async function main(): Promise<number> {
 
     const refusals = [...statuses.entries()].filter(([s]) => !['202', '503', '429', 'no answer'].includes(s));
     const table = [
-      `| fault | recovery (s, fault cleared → next 202) |`,
-      `|---|---|`,
+      `| fault | fault lasted (s: start → cleared, restart included) | recovery (s: cleared → next 202) |`,
+      `|---|---:|---:|`,
       ...faults.map(
         (f) =>
-          `| ${f.name} | ${f.recovered && f.cleared ? ((f.recovered - f.cleared) / 1000).toFixed(1) : 'not recovered'} |`,
+          `| ${f.name} | ${f.cleared ? ((f.cleared - f.at) / 1000).toFixed(1) : '-'} | ${f.recovered && f.cleared ? ((f.recovered - f.cleared) / 1000).toFixed(1) : 'not recovered'} |`,
       ),
     ].join('\n');
     const summary = [
