@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ClickHouseClient, type EventInput, limits, type StoredEvent } from '@sightline/core';
+import { createEnricher, toStoredEvent } from '@sightline/ingest';
 
 const DAY_MS = 86_400_000;
 /** Rows read, re-enriched and written at a time: bounded memory whatever the size of an hour. */
@@ -7,9 +8,8 @@ const SLICE_ROWS = 50_000;
 
 /**
  * What the rebuild needs of ingest: the function that turns a body and the request facts into the
- * stored event, and its enricher. Imported at run time by name (see loadIngestEnrichment) so that
- * the batch layer does not depend on the ingest service at build time; the function is the one
- * ingest runs, so a rebuilt row is what ingest would store today.
+ * stored event, and its enricher. By default ingest's own (ingestEnrichment), so a rebuilt row is
+ * what ingest would store today.
  */
 export interface Enrichment {
   toStoredEvent(
@@ -28,8 +28,7 @@ export interface Enrichment {
   createEnricher(): unknown;
 }
 
-export const loadIngestEnrichment = (): Promise<Enrichment> =>
-  import('@sightline/ingest' as string) as Promise<Enrichment>;
+export const ingestEnrichment: Enrichment = { toStoredEvent, createEnricher };
 
 /** The columns enrichment derives: a rebuilt row that differs in one of them is counted as changed. */
 const derivedColumns = [
@@ -133,7 +132,7 @@ export async function rebuildRawDay(
     };
   }
   const partition = new Date(start).toISOString().slice(0, 10).replaceAll('-', '');
-  const enrichment = options.enrichment ?? (await loadIngestEnrichment());
+  const enrichment = options.enrichment ?? ingestEnrichment;
   const enricher = enrichment.createEnricher();
   await ch.command({ query: 'CREATE TABLE IF NOT EXISTS events_raw_rebuild AS events_raw' });
   await ch.command({ query: 'TRUNCATE TABLE events_raw_rebuild' });

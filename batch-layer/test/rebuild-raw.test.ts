@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type ClickHouseClient, createClickHouse, migrate, type StoredEvent } from '@sightline/core';
 import { makeStoredEvent, testStack } from '@sightline/core/testing';
-import { loadIngestEnrichment, rebuildRawDay } from '../src/rebuild-raw.js';
+import { ingestEnrichment, rebuildRawDay } from '../src/rebuild-raw.js';
 
 /** Five days ago: no late event can reach it any more. */
 const DAY = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 5 * 86_400_000;
@@ -28,7 +28,7 @@ describe('rebuild of events_raw from the raw payloads', () => {
       },
     });
     // Rows as ingest's own code stores them today.
-    const { toStoredEvent, createEnricher } = await loadIngestEnrichment();
+    const { toStoredEvent, createEnricher } = ingestEnrichment;
     const enricher = createEnricher();
     const salt = randomBytes(32);
     const stored = (ua: string, url: string, minute: number, referrer?: string) =>
