@@ -38,6 +38,7 @@ import Fastify, {
   type FastifySchemaCompiler,
   type FastifySerializerCompiler,
 } from 'fastify';
+import { positiveInteger } from './cli-options.js';
 import { dailyShare, generateTraffic } from './generator/index.js';
 import { root } from './ingest/service-process.js';
 import { importIngest } from './speed/runtime-imports.js';
@@ -69,14 +70,7 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const positive = (name: string, value: string | undefined): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name} must be a positive integer\n\n${usage}`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveInteger(usage);
 const events = positive('events', values.events);
 const hours = positive('hours', values.hours);
 const hourEvents = positive('hour-events', values['hour-events']);

@@ -25,6 +25,7 @@ import {
 } from '@sightline/core';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { positiveInteger } from './cli-options.js';
 import { root } from './ingest/service-process.js';
 import { uptime } from './speed/util.js';
 
@@ -56,14 +57,7 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const positive = (name: string, value: string | undefined): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name} must be a positive integer\n\n${usage}`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveInteger(usage);
 const sites = positive('sites', values.sites);
 const events = positive('events', values.events);
 const seconds = positive('seconds', values.seconds);

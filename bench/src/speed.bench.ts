@@ -12,6 +12,7 @@ import { appendFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { positiveInteger } from './cli-options.js';
 import { root } from './ingest/service-process.js';
 import { type FreshnessResult, measureFreshness } from './speed/freshness.js';
 import { measureThroughput, type Sample, type ThroughputResult } from './speed/throughput.js';
@@ -51,14 +52,7 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const positive = (name: string, value: string | undefined): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name} must be a positive integer\n\n${usage}`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveInteger(usage);
 const rate = positive('rate', values.rate);
 const seconds = positive('seconds', values.seconds);
 const events = positive('events', values.events);
