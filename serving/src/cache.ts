@@ -22,10 +22,10 @@ export async function readBatchVersion(ch: ClickHouseClient): Promise<BatchVersi
 }
 
 /**
- * Answers of fully authoritative ranges, kept in Redis. The caller asks only for ranges that end at
- * or before `version.watermark`; the entry's key holds the query and the batch version, so a commit
- * makes every older entry unreachable (they expire after `ttlSeconds`). Values are stored as JSON:
- * compute() must answer plain data. Redis down: the answer is computed, never refused.
+ * Answers of fully authoritative ranges, kept in Redis. The caller stores only answers whose range
+ * ends at or before `version.watermark`; the entry's key holds the query and the batch version, so a
+ * commit makes every older entry unreachable (they expire after `ttlSeconds`). Redis down: a miss,
+ * never a refusal.
  */
 export class ResponseCache {
   constructor(
@@ -33,17 +33,20 @@ export class ResponseCache {
     private readonly options: { prefix: string; ttlSeconds: number },
   ) {}
 
-  async cached<T>(key: string, version: BatchVersion, compute: () => Promise<T>): Promise<T> {
+  get(key: string, version: BatchVersion): Promise<string | null> {
+    return this.redis.get(this.#redisKey(key, version)).catch(() => null);
+  }
+
+  async put(key: string, version: BatchVersion, value: string): Promise<void> {
+    await this.redis
+      .set(this.#redisKey(key, version), value, 'EX', this.options.ttlSeconds)
+      .catch(() => undefined);
+  }
+
+  #redisKey(key: string, version: BatchVersion): string {
     const id = createHash('sha256')
       .update(`${key}\n${version.watermark}\n${version.lastCommit}`)
       .digest('base64url');
-    const redisKey = `${this.options.prefix}:${id}`;
-    const hit = await this.redis.get(redisKey).catch(() => null);
-    if (hit !== null) return JSON.parse(hit) as T;
-    const value = await compute();
-    await this.redis
-      .set(redisKey, JSON.stringify(value), 'EX', this.options.ttlSeconds)
-      .catch(() => undefined);
-    return value;
+    return `${this.options.prefix}:${id}`;
   }
 }

@@ -1,4 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from '@sightline/core';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { type BatchVersion, ResponseCache, readBatchVersion } from '../cache.js';
 import { type QueryRoutesDeps, QueryService } from '../query/request.js';
 import { aggregateRoutes } from './aggregate.js';
 import { breakdownRoutes } from './breakdown.js';
@@ -6,14 +8,68 @@ import { realtimeRoutes } from './realtime.js';
 import { timeseriesRoutes } from './timeseries.js';
 import { v2QueryRoutes } from './v2-query.js';
 
+const VERSION_TTL_MS = 1000;
+
 /** Every read of metrics: timeseries, aggregate, breakdown, realtime and the Plausible v2 query. */
 export const queryRoutes =
-  (deps: QueryRoutesDeps): FastifyPluginAsync =>
+  (deps: QueryRoutesDeps & { redis?: Redis }): FastifyPluginAsync =>
   async (app) => {
     const service = new QueryService(deps);
+    if (deps.redis) cacheAuthoritativeAnswers(app, service, deps.redis);
     await app.register(timeseriesRoutes(service));
     await app.register(aggregateRoutes(service));
     await app.register(breakdownRoutes(service));
     await app.register(realtimeRoutes(service));
     await app.register(v2QueryRoutes(service));
   };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    cacheVersion?: BatchVersion;
+  }
+}
+
+/**
+ * Answers whose whole range lies before the watermark cannot change until a batch commit, so they
+ * are kept in Redis keyed by the request and the batch version (the watermark and the last commit):
+ * a reprocess or a late re-commit makes the old entries unreachable. Live answers are never kept.
+ * These hooks run after the read-auth hooks, so a cached answer is only served to a key that reads
+ * its site.
+ */
+function cacheAuthoritativeAnswers(
+  app: Parameters<FastifyPluginAsync>[0],
+  service: QueryService,
+  redis: Redis,
+): void {
+  const cache = new ResponseCache(redis, { prefix: 'sightline:answers', ttlSeconds: 3600 });
+  let version: { at: number; value: Promise<BatchVersion> } | undefined;
+  const batchVersion = () => {
+    if (!version || Date.now() - version.at > VERSION_TTL_MS) {
+      version = { at: Date.now(), value: readBatchVersion(service.context().ch) };
+      version.value.catch(() => {
+        version = undefined;
+      });
+    }
+    return version.value;
+  };
+  const key = (request: FastifyRequest) =>
+    `${request.method} ${request.url}\n${request.headers.accept ?? ''}\n${JSON.stringify(request.body ?? null)}`;
+
+  app.addHook('preHandler', async (request, reply) => {
+    const current = await batchVersion().catch(() => undefined);
+    if (!current) return;
+    const hit = await cache.get(key(request), current);
+    if (hit !== null) return reply.header('x-cache', 'hit').type('application/json').send(hit);
+    request.cacheVersion = current;
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.cacheVersion || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+    if (!String(reply.getHeader('content-type')).startsWith('application/json')) return payload;
+    const body = JSON.parse(payload) as { to?: unknown; authoritative_until?: unknown };
+    const to = typeof body.to === 'string' ? Date.parse(body.to) : Number.NaN;
+    const until = typeof body.authoritative_until === 'string' ? Date.parse(body.authoritative_until) : 0;
+    if (to <= until) await cache.put(key(request), request.cacheVersion, payload);
+    return payload;
+  });
+}
