@@ -105,7 +105,7 @@ describe('POST /v1/sql: read-only SQL over the analyst views, restricted to the 
     assert.equal(rows.statusCode, 400);
     assert.equal(rows.json<{ error: { code: string } }>().error.code, 'too_many_rows');
     const slow = await sql(
-      'SELECT count() FROM (SELECT arrayJoin(range(40000)) AS a) AS x CROSS JOIN (SELECT arrayJoin(range(40000)) AS b) AS y WHERE (a * b) % 7 = 3',
+      'SELECT count() FROM (SELECT arrayJoin(range(300000)) AS a) AS x CROSS JOIN (SELECT arrayJoin(range(300000)) AS b) AS y WHERE (a * b) % 7 = 3',
     );
     assert.equal(slow.statusCode, 400, slow.body);
     assert.equal(slow.json<{ error: { code: string } }>().error.code, 'sql_timeout');
