@@ -22,24 +22,3 @@ export async function applySchema(ch: ClickHouseClient, config: Config, logger: 
     applied.length ? 'schema migrated' : 'schema up to date',
   );
 }
-
-/**
- * Stops the Kafka engine's consumers in this process (embedded chDB only): DETACH shuts them down
- * after the block in flight is written and committed. It is not PERMANENTLY, so the next start
- * attaches the table again from its metadata. Measured (scripts/test/fault-consumer-restart.test.ts):
- * the consumers still stay members of their group after the process exits, so the next start waits
- * for the session timeout (45 s) as after kill -9. Not for a ClickHouse server: there the stream
- * belongs to the server, and a detach would last until the server restarts.
- */
-export async function stopStream(ch: ClickHouseClient): Promise<void> {
-  const tables = await (
-    await ch.query({
-      query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'Kafka'",
-      format: 'JSONEachRow',
-    })
-  ).json<{ name: string }>();
-  for (const { name } of tables) {
-    if (!/^\w+$/.test(name)) throw new Error(`unexpected Kafka table name ${JSON.stringify(name)}`);
-    await ch.command({ query: `DETACH TABLE ${name}` });
-  }
-}
