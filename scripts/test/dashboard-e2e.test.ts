@@ -330,11 +330,17 @@ describe('the dashboard in a real browser against the running service', () => {
 
     // Hovering the chart tells the value of the bucket and of the same bucket the day before.
     await page.locator('.chart-plot canvas').waitFor();
+    // The chart may be drawn again for the new range right after the hover: move until the tip shows.
     const plot = page.locator('.chart-plot .u-over');
-    const box = (await plot.boundingBox())!;
-    await plot.hover({ position: { x: box.width * 0.45, y: box.height / 2 } });
     const tip = page.locator('.chart-tip');
-    await tip.waitFor();
+    let step = 0;
+    await until('the chart tooltip on hover', 20_000, async () => {
+      const box = await plot.boundingBox();
+      if (!box) return undefined;
+      step += 1;
+      await plot.hover({ position: { x: box.width * (0.45 + (step % 5) * 0.01), y: box.height / 2 } });
+      return (await tip.isVisible()) ? true : undefined;
+    });
     assert.match(String(await tip.textContent()), /Unique visitors: \d+.*\d{2}:00: \d+/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'comparison-desktop.png') });
 
