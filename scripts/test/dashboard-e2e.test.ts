@@ -330,18 +330,24 @@ describe('the dashboard in a real browser against the running service', () => {
 
     // Hovering the chart tells the value of the bucket and of the same bucket the day before.
     await page.locator('.chart-plot canvas').waitFor();
-    // The chart may be drawn again for the new range right after the hover: move until the tip shows.
+    // The chart is drawn again once the new range's series arrive: hover until the tip shows the
+    // day before's value next to the bucket's (a tip from the previous range has none).
     const plot = page.locator('.chart-plot .u-over');
     const tip = page.locator('.chart-tip');
     let step = 0;
-    await until('the chart tooltip on hover', 20_000, async () => {
+    const tipText = await until('the chart tooltip with the comparison value', 20_000, async () => {
       const box = await plot.boundingBox();
       if (!box) return undefined;
       step += 1;
       await plot.hover({ position: { x: box.width * (0.45 + (step % 5) * 0.01), y: box.height / 2 } });
-      return (await tip.isVisible()) ? true : undefined;
+      const text = (await tip.isVisible()) ? String(await tip.textContent()) : '';
+      return /Unique visitors: \d+.*\d{2}:00: \d+/.test(text) ? text : undefined;
     });
-    assert.match(String(await tip.textContent()), /Unique visitors: \d+.*\d{2}:00: \d+/);
+    assert.match(
+      tipText,
+      new RegExp(`^${Number(addDays(today, -1).slice(8, 10))} `),
+      'a bucket of yesterday',
+    );
     await page.screenshot({ path: path.join(SCREENSHOTS, 'comparison-desktop.png') });
 
     // Back to 7 days, then a click on a page filters the whole dashboard: keyboard only.
