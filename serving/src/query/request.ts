@@ -1,6 +1,7 @@
-import { type ClickHousePool, readWatermark, siteIdSchema } from '@sightline/core';
+import { type ClickHousePool, siteIdSchema } from '@sightline/core';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { type BatchVersion, readBatchVersion } from '../cache.js';
 import { invalidQuery, QueryError } from './errors.js';
 import { batchOnlyMetrics, type Metric } from './metrics.js';
 import type { QueryContext } from './run.js';
@@ -20,7 +21,7 @@ export interface QueryRoutesDeps {
   queryTimeoutSeconds?: number;
 }
 
-const WATERMARK_TTL_MS = 1000;
+const VERSION_TTL_MS = 1000;
 
 /** What every query route shares: the pool, the time limit, the sites' zones. */
 export class QueryService {
@@ -40,22 +41,28 @@ export class QueryService {
     return override ?? tz;
   }
 
-  #watermark: { at: number; value: Promise<Date | null> } | undefined;
+  #version: { at: number; value: Promise<BatchVersion> } | undefined;
 
   /**
-   * The batch watermark: every hour before it is authoritative. It moves once an hour, so one read
+   * The batch watermark and last commit. They move once an hour (or at a reprocess), so one read
    * serves every request of the next second instead of costing each request a query.
    */
-  authoritativeUntil(): Promise<Date | null> {
+  batchVersion(): Promise<BatchVersion> {
     const now = Date.now();
-    if (!this.#watermark || now - this.#watermark.at > WATERMARK_TTL_MS) {
-      const value = readWatermark(this.context().ch);
-      this.#watermark = { at: now, value };
+    if (!this.#version || now - this.#version.at > VERSION_TTL_MS) {
+      const value = readBatchVersion(this.context().ch);
+      this.#version = { at: now, value };
       value.catch(() => {
-        this.#watermark = undefined;
+        this.#version = undefined;
       });
     }
-    return this.#watermark.value;
+    return this.#version.value;
+  }
+
+  /** The batch watermark: every hour before it is authoritative. Null while nothing is committed. */
+  async authoritativeUntil(): Promise<Date | null> {
+    const { watermark } = await this.batchVersion();
+    return watermark > 0 ? new Date(watermark) : null;
   }
 }
 

@@ -1,14 +1,12 @@
 import type { Redis } from '@sightline/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { type BatchVersion, ResponseCache, readBatchVersion } from '../cache.js';
+import { type BatchVersion, ResponseCache } from '../cache.js';
 import { type QueryRoutesDeps, QueryService } from '../query/request.js';
 import { aggregateRoutes } from './aggregate.js';
 import { breakdownRoutes } from './breakdown.js';
 import { realtimeRoutes } from './realtime.js';
 import { timeseriesRoutes } from './timeseries.js';
 import { v2QueryRoutes } from './v2-query.js';
-
-const VERSION_TTL_MS = 1000;
 
 /** Every read of metrics: timeseries, aggregate, breakdown, realtime and the Plausible v2 query. */
 export const queryRoutes =
@@ -42,21 +40,11 @@ function cacheAuthoritativeAnswers(
   redis: Redis,
 ): void {
   const cache = new ResponseCache(redis, { prefix: 'sightline:answers', ttlSeconds: 3600 });
-  let version: { at: number; value: Promise<BatchVersion> } | undefined;
-  const batchVersion = () => {
-    if (!version || Date.now() - version.at > VERSION_TTL_MS) {
-      version = { at: Date.now(), value: readBatchVersion(service.context().ch) };
-      version.value.catch(() => {
-        version = undefined;
-      });
-    }
-    return version.value;
-  };
   const key = (request: FastifyRequest) =>
     `${request.method} ${request.url}\n${request.headers.accept ?? ''}\n${JSON.stringify(request.body ?? null)}`;
 
   app.addHook('preHandler', async (request, reply) => {
-    const current = await batchVersion().catch(() => undefined);
+    const current = await service.batchVersion().catch(() => undefined);
     if (!current) return;
     const hit = await cache.get(key(request), current);
     if (hit !== null) return reply.header('x-cache', 'hit').type('application/json').send(hit);
