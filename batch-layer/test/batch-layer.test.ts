@@ -10,7 +10,7 @@ import {
   migrate,
   type Redis,
 } from '@sightline/core';
-import { makeStoredEvent, testStack } from '@sightline/core/testing';
+import { makeStoredEvent, streamlessMigration, testStack } from '@sightline/core/testing';
 import { BatchLayer } from '../src/batch-layer.js';
 import { type BatchLogic, currentLogic } from '../src/recompute-hour.js';
 import { floorHour, HOUR_MS } from '../src/watermark.js';
@@ -34,14 +34,7 @@ describe('the batch layer through its queue: plan, reprocess, logic versions, si
     config = stack.config;
     ch = createClickHouse(config);
     redis = createRedis(config, { forBullMQ: true });
-    await migrate(ch, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(ch, streamlessMigration);
     x = (await createSite(ch, { domain: 'x.example', timezone: 'UTC', allowed_hostnames: [] })).site_id;
     y = (await createSite(ch, { domain: 'y.example', timezone: 'UTC', allowed_hostnames: [] })).site_id;
     // For each site, one visitor with pageviews 15 minutes apart: one visit with the current rule

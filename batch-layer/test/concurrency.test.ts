@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClickHouseClient, createClickHouse, migrate } from '@sightline/core';
-import { makeStoredEvent, testStack } from '@sightline/core/testing';
+import { makeStoredEvent, streamlessMigration, testStack } from '@sightline/core/testing';
 import { recomputeHour } from '../src/recompute-hour.js';
 
 const H = Date.UTC(2026, 10, 22, 0);
@@ -24,14 +24,7 @@ describe('readers never see a half-committed hour (invariant 3)', () => {
     writer = createClickHouse(stack.config);
     // A second connection to the same chDB directory: reads run in parallel with the commits.
     reader = createClickHouse(stack.config);
-    await migrate(writer, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(writer, streamlessMigration);
     const events = expected.flatMap((hour, i) =>
       Array.from({ length: hour.pageviews }, (_, v) =>
         makeStoredEvent({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type ClickHouseClient, createClickHouse, migrate, type StoredEvent } from '@sightline/core';
-import { makeStoredEvent, testStack } from '@sightline/core/testing';
+import { makeStoredEvent, streamlessMigration, testStack } from '@sightline/core/testing';
 import { ingestEnrichment, rebuildRawDay } from '../src/rebuild-raw.js';
 
 /** Five days ago: no late event can reach it any more. */
@@ -19,14 +19,7 @@ describe('rebuild of events_raw from the raw payloads', () => {
     const stack = await testStack('batch-rebuild-raw');
     cleanup = stack.cleanup;
     ch = createClickHouse(stack.config);
-    await migrate(ch, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(ch, streamlessMigration);
     // Rows as ingest's own code stores them today.
     const { toStoredEvent, createEnricher } = ingestEnrichment;
     const enricher = createEnricher();

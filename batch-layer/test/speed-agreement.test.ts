@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClickHouseClient, createClickHouse, migrate, type StoredEvent } from '@sightline/core';
-import { makeStoredEvent, testStack } from '@sightline/core/testing';
+import { makeStoredEvent, streamlessMigration, testStack } from '@sightline/core/testing';
 import { recomputeHour } from '../src/recompute-hour.js';
 
 const H = Date.UTC(2026, 10, 21, 8);
@@ -57,14 +57,7 @@ describe('speed and batch agree on duplicate-free input (invariant 7)', () => {
     const stack = await testStack('batch-agreement');
     cleanup = stack.cleanup;
     ch = createClickHouse(stack.config);
-    await migrate(ch, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(ch, streamlessMigration);
     const events = traffic(3000).map((e, i) => ({
       ...e,
       kafka_partition: 0,

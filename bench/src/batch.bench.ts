@@ -33,6 +33,7 @@ import {
   migrate,
   type Redis,
 } from '@sightline/core';
+import { streamlessMigration } from '@sightline/core/testing';
 import Fastify, {
   type FastifySchema,
   type FastifySchemaCompiler,
@@ -212,14 +213,7 @@ async function main(): Promise<void> {
   const ch = createClickHouse(config);
   const lines: string[] = [];
   try {
-    await migrate(ch, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(ch, streamlessMigration);
     // Only the batch layer is measured: no stream, no speed rollups fed by the inserts.
     for (const view of [
       'mv_events_raw',

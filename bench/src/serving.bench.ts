@@ -23,6 +23,7 @@ import {
   loadConfig,
   migrate,
 } from '@sightline/core';
+import { streamlessMigration } from '@sightline/core/testing';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { positiveInteger } from './cli-options.js';
@@ -205,14 +206,7 @@ app.addHook('onRequest', async (request) => {
 app.addHook('onResponse', async (request) => done(request));
 app.addHook('onRequestAbort', async (request) => done(request));
 try {
-  await migrate(ch, {
-    variables: {
-      kafka_brokers: '127.0.0.1:1',
-      events_topic: 'unused',
-      consumer_group: 'unused',
-      kafka_consumers: 1,
-    },
-  });
+  await migrate(ch, streamlessMigration);
   // No stream: events go straight into events_raw, whose views feed the speed rollups.
   for (const view of ['mv_events_raw', 'mv_events_dead_letter'])
     await ch.command({ query: `DROP VIEW IF EXISTS ${view}` });

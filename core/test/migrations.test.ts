@@ -17,7 +17,7 @@ import {
   statements,
   streamLast,
 } from '../src/migrations.js';
-import { testStack } from '../src/testing/index.js';
+import { streamlessMigration, testStack } from '../src/testing/index.js';
 
 describe('statements', () => {
   it('splits at line-ending semicolons and drops comment lines', () => {
@@ -110,14 +110,7 @@ describe('migrate (chDB)', () => {
 
   it("creates the project's schema, and events_raw holds every field of the event contract", async () => {
     await ch.command({ query: 'DROP TABLE IF EXISTS schema_migrations' });
-    await migrate(ch, {
-      variables: {
-        kafka_brokers: '127.0.0.1:1',
-        events_topic: 'unused',
-        consumer_group: 'unused',
-        kafka_consumers: 1,
-      },
-    });
+    await migrate(ch, streamlessMigration);
     const columns = await (
       await ch.query({
         query: "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'events_raw'",
