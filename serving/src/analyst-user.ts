@@ -2,8 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { type ClickHouseClient, siteIdSchema } from '@sightline/core';
 import { z } from 'zod';
 
-/** Views without a site_id column that the Lambda merge views read (the batch's commit bookkeeping). */
-const mergeHelpers = ['batch_commits', 'batch_committed', 'batch_watermark'];
+/** Views the Lambda merge views read that have no site_id column to see (the batch's commit bookkeeping, the merge at a watermark). */
+const mergeHelpers = [
+  'batch_commits',
+  'batch_committed',
+  'batch_watermark',
+  // Parameterised views list no columns, so their site_id is not seen: the row policies on the
+  // tables they read restrict them.
+  'hourly_merged_at',
+  'dimensions_merged_at',
+];
 
 export const analystUserSchema = z.object({
   user: z

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ClickHouseClient, Redis } from '@sightline/core';
+import type { Redis } from '@sightline/core';
+import { type QueryReader, runQuery } from './query/run.js';
 
 /**
  * What authoritative numbers depend on: the watermark and the last batch commit (a reprocess or a
@@ -11,13 +12,13 @@ export interface BatchVersion {
   lastCommit: string;
 }
 
-export async function readBatchVersion(ch: ClickHouseClient): Promise<BatchVersion> {
-  const result = await ch.query({
-    query: `SELECT toUnixTimestamp((SELECT watermark FROM batch_watermark)) * 1000 AS watermark,
-              toString(max(committed_at)) AS lastCommit FROM batch_commits`,
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json<{ watermark: number | string; lastCommit: string }>();
+export async function readBatchVersion(ctx: QueryReader): Promise<BatchVersion> {
+  const [row] = await runQuery<{ watermark: number | string; lastCommit: string }>(
+    ctx,
+    `SELECT toUnixTimestamp((SELECT watermark FROM batch_watermark)) * 1000 AS watermark,
+       toString(max(committed_at)) AS lastCommit FROM batch_commits`,
+    {},
+  );
   return { watermark: Number(row?.watermark ?? 0), lastCommit: row?.lastCommit ?? '' };
 }
 

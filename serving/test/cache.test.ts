@@ -27,14 +27,14 @@ describe('the response cache: authoritative answers keyed by the query and the b
       prefix: `sightline:test-cache:${process.pid}:${Date.now()}`,
       ttlSeconds: 60,
     });
-    const v1 = await readBatchVersion(h.pool.client);
+    const v1 = await readBatchVersion({ ch: h.pool.client, timeoutSeconds: 10 });
     assert.deepEqual(v1, { watermark: 0, lastCommit: '1970-01-01 00:00:00.000' });
     assert.equal(await cache.get('q1', v1), null);
     await cache.put('q1', v1, '{"n":1}');
     assert.equal(await cache.get('q1', v1), '{"n":1}');
     assert.equal(await cache.get('q2', v1), null);
     await recommit('2026-11-20 10:00:00', '2026-11-26 12:00:00.000'); // above the watermark to come: no gap below it
-    const v2 = await readBatchVersion(h.pool.client);
+    const v2 = await readBatchVersion({ ch: h.pool.client, timeoutSeconds: 10 });
     assert.notDeepEqual(v2, v1);
     assert.equal(await cache.get('q1', v2), null);
   });

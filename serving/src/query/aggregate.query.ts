@@ -1,6 +1,6 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
-import { partSql, planParts, readMetrics } from './parts.js';
+import { partParams, partSql, planParts, readMetrics } from './parts.js';
 import { type QueryContext, runQuery } from './run.js';
 import type { UnitRange } from './time.js';
 
@@ -15,7 +15,7 @@ export interface AggregateQuery {
 /** One site's totals over a range of hours: visitors merged over the whole range, never added up. */
 export async function queryAggregate(ctx: QueryContext, q: AggregateQuery): Promise<Record<Metric, number>> {
   const params: Record<string, unknown> = {
-    site: q.siteId,
+    ...partParams(ctx, q.siteId, q.units.first, q.units.last),
     first: q.units.first / 1000,
     last: q.units.last / 1000,
   };

@@ -1,7 +1,7 @@
 import type { Dimension } from './dimensions.js';
 import type { Filter } from './filters.js';
 import { alias, type Metric } from './metrics.js';
-import { partSql, planParts, readMetrics } from './parts.js';
+import { partParams, partSql, planParts, readMetrics } from './parts.js';
 import { type QueryContext, runQuery } from './run.js';
 import type { UnitRange } from './time.js';
 
@@ -28,7 +28,7 @@ export async function queryBreakdown(
   q: BreakdownQuery,
 ): Promise<{ rows: BreakdownRow[]; hasMore: boolean }> {
   const params: Record<string, unknown> = {
-    site: q.siteId,
+    ...partParams(ctx, q.siteId, q.units.first, q.units.last),
     first: q.units.first / 1000,
     last: q.units.last / 1000,
     limit: q.limit + 1,

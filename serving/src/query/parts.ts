@@ -1,20 +1,48 @@
+import { runsBetween } from './batch-split.js';
 import type { Dimension } from './dimensions.js';
 import { unsupportedQuery } from './errors.js';
 import { type Filter, filterConditions, filterDimension } from './filters.js';
 import { alias, conversionsSql, dimensionMetricSql, hourlyMetricSql, type Metric } from './metrics.js';
+import type { QueryContext } from './run.js';
+
+/**
+ * What a part reads: the Lambda merge (sql/0060) split at the context's watermark and runs, bound
+ * as {watermark} and {runs}, or the speed layer's minutes.
+ */
+const split = "watermark = toDateTime({watermark:UInt32}, 'UTC'), runs = {runs:Array(UUID)}";
+const tables = {
+  hourly: `hourly_merged_at(${split})`,
+  dimensions: `dimensions_merged_at(${split})`,
+  speed_minute: 'speed_minute',
+};
 
 /** One aggregation over one merged table; a query joins the parts it needs. */
 export interface Part {
-  table: 'hourly_merged' | 'dimensions_merged' | 'speed_minute';
+  table: keyof typeof tables;
   timeColumn: 'hour' | 'minute';
   where: string[];
   metrics: { metric: Metric; sql: string }[];
 }
 
 /**
- * Where each metric comes from. Without filters: hourly_merged, and conversions from the
- * event_name rows of dimensions_merged. With filters (all on one dimension): the rows of that
- * dimension in dimensions_merged, for the metrics those rows have.
+ * The parameters every part binds: the site, and where the merge splits for hours from `first` to
+ * `last` (epoch ms, inclusive): the watermark and those hours' committed runs.
+ */
+export const partParams = (
+  ctx: QueryContext,
+  siteId: string,
+  first: number,
+  last: number,
+): Record<string, unknown> => ({
+  site: siteId,
+  watermark: Math.floor(ctx.split.watermark / 1000),
+  runs: runsBetween(ctx.split, first, last),
+});
+
+/**
+ * Where each metric comes from. Without filters: the hourly merge, and conversions from the goal
+ * rows of the dimensions merge. With filters (all on one dimension): the rows of that dimension in
+ * the dimensions merge, for the metrics those rows have.
  */
 export function planParts(
   metrics: Metric[],
@@ -27,7 +55,7 @@ export function planParts(
     params.dimension = dimension;
     return [
       {
-        table: 'dimensions_merged',
+        table: 'dimensions',
         timeColumn: 'hour',
         where: ['dimension = {dimension:String}', ...filterConditions(filters, params)],
         metrics: metrics.map((metric) => ({ metric, sql: dimensionMetricSql(metric, dimension) })),
@@ -38,7 +66,7 @@ export function planParts(
   const hourly = metrics.filter((m) => m !== 'conversions');
   if (hourly.length > 0) {
     parts.push({
-      table: 'hourly_merged',
+      table: 'hourly',
       timeColumn: 'hour',
       where: [],
       metrics: hourly.map((metric) => ({ metric, sql: hourlyMetricSql[metric]! })),
@@ -46,7 +74,7 @@ export function planParts(
   }
   if (metrics.includes('conversions')) {
     parts.push({
-      table: 'dimensions_merged',
+      table: 'dimensions',
       timeColumn: 'hour',
       where: ["dimension = 'goal'"],
       metrics: [{ metric: 'conversions', sql: conversionsSql }],
@@ -89,7 +117,7 @@ export function partSql(part: Part, lo: string, hi: string, bucket?: (column: st
   const columns = part.metrics.map((m) => `${m.sql} AS ${alias(m.metric)}`);
   if (bucket) columns.unshift(`${bucket(t)} AS bucket`);
   return `SELECT ${columns.join(', ')}
-    FROM ${part.table}
+    FROM ${tables[part.table]}
     WHERE site_id = {site:String} AND ${t} >= ${lo} AND ${t} <= ${hi}${part.where.map((w) => ` AND ${w}`).join('')}
     ${bucket ? 'GROUP BY bucket' : ''}`;
 }

@@ -1,12 +1,14 @@
 import { type ClickHousePool, siteIdSchema } from '@sightline/core';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type BatchVersion, readBatchVersion } from '../cache.js';
+import { type BatchSplit, readBatchSplit } from './batch-split.js';
 import { invalidQuery, QueryError } from './errors.js';
 import { batchOnlyMetrics, type Metric } from './metrics.js';
-import type { QueryContext } from './run.js';
+import type { QueryContext, QueryReader } from './run.js';
 import { SiteZones } from './site.js';
 import {
+  previousPeriod,
   type TimeInput,
   timeInputSchema,
   timeZoneSchema,
@@ -23,7 +25,27 @@ export interface QueryRoutesDeps {
 
 const VERSION_TTL_MS = 1000;
 
-/** What every query route shares: the pool, the time limit, the sites' zones. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The batch version the request is answered at (see QueryService.versionOf). */
+    batchVersion?: BatchVersion;
+    /** Set when the answer's whole range lies before the watermark: it cannot change until a commit. */
+    finalAnswer?: boolean;
+  }
+}
+
+/** A native query route's start: the site's zone, the units of the range and of the previous period. */
+export interface PreparedQuery {
+  tz: string;
+  units: UnitRange;
+  /** The units of the previous period of the same length, when the request compares. */
+  previous?: UnitRange;
+  /** Where the merge splits: pass it to every query of the request (QueryService.context). */
+  split: BatchSplit;
+  authoritativeUntil: Date | null;
+}
+
+/** What every query route shares: the pool, the time limit, the sites' zones, the batch version. */
 export class QueryService {
   readonly zones = new SiteZones();
   readonly timeoutSeconds: number;
@@ -31,13 +53,18 @@ export class QueryService {
     this.timeoutSeconds = deps.queryTimeoutSeconds ?? 10;
   }
 
-  /** A context on the next pooled connection. */
-  context(): QueryContext {
+  /** The next pooled connection, with the serving time limit. */
+  reader(): QueryReader {
     return { ch: this.deps.pool.client, timeoutSeconds: this.timeoutSeconds };
   }
 
+  /** A read of the merged rollups on the next pooled connection. */
+  context(split: BatchSplit): QueryContext {
+    return { ...this.reader(), split };
+  }
+
   async zone(siteId: string, override: string | undefined): Promise<string> {
-    const tz = await this.zones.get(this.context(), siteId);
+    const tz = await this.zones.get(this.reader(), siteId);
     return override ?? tz;
   }
 
@@ -50,7 +77,7 @@ export class QueryService {
   batchVersion(): Promise<BatchVersion> {
     const now = Date.now();
     if (!this.#version || now - this.#version.at > VERSION_TTL_MS) {
-      const value = readBatchVersion(this.context().ch);
+      const value = readBatchVersion(this.reader());
       this.#version = { at: now, value };
       value.catch(() => {
         this.#version = undefined;
@@ -59,12 +86,62 @@ export class QueryService {
     return this.#version.value;
   }
 
-  /** The batch watermark: every hour before it is authoritative. Null while nothing is committed. */
-  async authoritativeUntil(): Promise<Date | null> {
-    const { watermark } = await this.batchVersion();
-    return watermark > 0 ? new Date(watermark) : null;
+  /**
+   * The batch version a request is answered at, read once per request: the response cache's key,
+   * the merge's split and the answer's authoritative_until are the same watermark.
+   */
+  async versionOf(request: FastifyRequest): Promise<BatchVersion> {
+    request.batchVersion ??= await this.batchVersion();
+    return request.batchVersion;
+  }
+
+  #split: { version: BatchVersion; value: Promise<BatchSplit> } | undefined;
+
+  /**
+   * Where the merge splits for the request's batch version: its watermark and the committed runs
+   * below it, read again only when the version changes (a commit).
+   */
+  async splitOf(request: FastifyRequest): Promise<BatchSplit> {
+    const version = await this.versionOf(request);
+    const memo = this.#split;
+    if (
+      memo &&
+      memo.version.watermark === version.watermark &&
+      memo.version.lastCommit === version.lastCommit
+    )
+      return memo.value;
+    const value = readBatchSplit(this.reader(), version.watermark);
+    this.#split = { version, value };
+    value.catch(() => {
+      if (this.#split?.value === value) this.#split = undefined;
+    });
+    return value;
+  }
+
+  /**
+   * The prologue of the timeseries, aggregate and breakdown routes: the zone (the site's or `tz`),
+   * the range's units (400 if empty or too long), the previous period's with `compare`, and the
+   * batch version. Marks the answer final when the whole range lies before the watermark.
+   */
+  async prepare(
+    request: FastifyRequest,
+    site: string,
+    range: { from: TimeInput; to: TimeInput; tz?: string; compare?: string },
+    unitMs: number,
+    maxMs: number,
+  ): Promise<PreparedQuery> {
+    const [tz, split] = await Promise.all([this.zone(site, range.tz), this.splitOf(request)]);
+    const units = resolveUnits(range.from, range.to, tz, unitMs, maxMs);
+    const period = range.compare ? previousPeriod(range.from, range.to, tz) : undefined;
+    const previous = period ? resolveUnits(period.from, period.to, tz, unitMs, maxMs) : undefined;
+    request.finalAnswer = split.watermark > 0 && units.last + unitMs <= split.watermark;
+    return { tz, units, previous, split, authoritativeUntil: authoritativeUntil(split.watermark) };
   }
 }
+
+/** The batch watermark as a date: every hour before it is authoritative. Null while nothing is committed. */
+export const authoritativeUntil = (watermark: number): Date | null =>
+  watermark > 0 ? new Date(watermark) : null;
 
 export const siteParamsSchema = z.strictObject({ site: siteIdSchema });
 

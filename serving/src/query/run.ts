@@ -1,10 +1,18 @@
 import type { ClickHouseClient } from '@sightline/core';
+import type { BatchSplit } from './batch-split.js';
 import { QueryError } from './errors.js';
 
-export interface QueryContext {
+/** What any serving read needs: a connection and the time limit. */
+export interface QueryReader {
   ch: ClickHouseClient;
   /** ClickHouse's max_execution_time for each query, in seconds. */
   timeoutSeconds: number;
+}
+
+/** A read of the merged rollups. */
+export interface QueryContext extends QueryReader {
+  /** Where the merge splits: the watermark the answer states as authoritative_until, and the runs. */
+  split: BatchSplit;
 }
 
 interface ClickHouseErrorLike {
@@ -14,13 +22,23 @@ interface ClickHouseErrorLike {
 }
 
 /**
- * Runs one read with the serving time limit. The limit is set on every query, not once on the
- * connection: a chDB connection keeps the settings of its last query for the next one.
+ * Per query, not once on the connection: a chDB connection keeps the settings of its last query for
+ * the next one. One thread per query: serving queries read a few hundred rollup rows, and many of
+ * them run at once on few cores, where more threads per query only add switching.
+ */
+const servingSettings = (timeoutSeconds: number) => ({
+  max_execution_time: timeoutSeconds,
+  timeout_overflow_mode: 'throw' as const,
+  max_threads: 1,
+});
+
+/**
+ * Runs one read with the serving time limit and settings.
  * ClickHouse's own refusals that the caller caused become 4xx; a query over the time limit
  * becomes a 503 with Retry-After, so a slow ClickHouse sheds load instead of holding requests.
  */
 export async function runQuery<T>(
-  ctx: QueryContext,
+  ctx: QueryReader,
   query: string,
   params: Record<string, unknown>,
 ): Promise<T[]> {
@@ -29,7 +47,7 @@ export async function runQuery<T>(
       query,
       query_params: params,
       format: 'JSONEachRow',
-      clickhouse_settings: { max_execution_time: ctx.timeoutSeconds, timeout_overflow_mode: 'throw' },
+      clickhouse_settings: servingSettings(ctx.timeoutSeconds),
     });
     return await result.json<T>();
   } catch (error) {

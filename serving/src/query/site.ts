@@ -1,5 +1,5 @@
 import { QueryError } from './errors.js';
-import { type QueryContext, runQuery } from './run.js';
+import { type QueryReader, runQuery } from './run.js';
 
 const TTL_MS = 60_000;
 
@@ -10,7 +10,7 @@ const TTL_MS = 60_000;
 export class SiteZones {
   #cache = new Map<string, { tz: string; at: number }>();
 
-  async get(ctx: QueryContext, siteId: string): Promise<string> {
+  async get(ctx: QueryReader, siteId: string): Promise<string> {
     const hit = this.#cache.get(siteId);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.tz;
     const [row] = await runQuery<{ timezone: string }>(
@@ -25,7 +25,7 @@ export class SiteZones {
 }
 
 /** A site named by its id or, as Plausible clients do, by its domain. */
-export async function resolveSite(ctx: QueryContext, ref: string): Promise<{ siteId: string; tz: string }> {
+export async function resolveSite(ctx: QueryReader, ref: string): Promise<{ siteId: string; tz: string }> {
   const [row] = await runQuery<{ site_id: string; timezone: string }>(
     ctx,
     `SELECT site_id, timezone FROM sites FINAL

@@ -1,6 +1,6 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
-import { type Part, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
+import { type Part, partParams, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
 import { type QueryContext, runQuery } from './run.js';
 import { DAY_MS, formatInZone, HOUR_MS, type Interval, MINUTE_MS, type UnitRange } from './time.js';
 
@@ -45,11 +45,14 @@ const padMs: Record<Exclude<Interval, 'minute' | 'hour'>, number> = {
  */
 export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
   const unit = unitMs(q.interval);
-  const params: Record<string, unknown> = { site: q.siteId, tz: q.tz };
+  const pad = q.interval === 'minute' || q.interval === 'hour' ? 0 : padMs[q.interval];
+  const params: Record<string, unknown> = {
+    ...partParams(ctx, q.siteId, q.units.first - pad, q.units.last + pad),
+    tz: q.tz,
+  };
   const parts: Part[] =
     q.interval === 'minute' ? planMinuteParts(q.metrics, q.filters) : planParts(q.metrics, q.filters, params);
   if (q.interval === 'minute' || q.interval === 'hour') return unitSeries(ctx, q, parts, params, unit);
-  const pad = padMs[q.interval];
   params.scan_from = (q.units.first - pad) / 1000;
   params.scan_units = (q.units.last - q.units.first + 2 * pad) / unit + 1;
   params.first = q.units.first / 1000;
@@ -82,8 +85,8 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
 }
 
 /**
- * Minute and hour buckets are the rollup units themselves: no grid to build, each part is one
- * aggregation over its range, and the empty buckets are filled here (the common case, kept cheap).
+ * Minute and hour buckets are the rollup units themselves: no grid to build, one query joins the
+ * parts' aggregations on the unit, and the empty buckets are filled here (the common case, kept cheap).
  */
 async function unitSeries(
   ctx: QueryContext,
@@ -96,15 +99,18 @@ async function unitSeries(
   params.last = q.units.last / 1000;
   const lo = "toDateTime({first:UInt32}, 'UTC')";
   const hi = "toDateTime({last:UInt32}, 'UTC')";
-  const found = new Map<number, Record<string, unknown>>();
-  for (const part of parts) {
-    const rows = await runQuery<Record<string, unknown>>(
-      ctx,
-      `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM (${partSql(part, lo, hi, (c) => c)})`,
-      params,
-    );
-    for (const row of rows) found.set(Number(row.t), { ...found.get(Number(row.t)), ...row });
-  }
+  const from = parts
+    .map((part, i) => {
+      const sql = `(${partSql(part, lo, hi, (c) => c)}) AS p${i}`;
+      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (bucket)`;
+    })
+    .join(' ');
+  const rows = await runQuery<Record<string, unknown>>(
+    ctx,
+    `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM ${from}`,
+    params,
+  );
+  const found = new Map(rows.map((row) => [Number(row.t), row]));
   const out: TimeseriesRow[] = [];
   for (let t = q.units.first; t <= q.units.last; t += unit) {
     out.push({ time: formatInZone(t, q.tz), ...readMetrics(found.get(t / 1000) ?? {}, q.metrics) });

@@ -10,11 +10,10 @@ import {
   MAX_RANGE_DAYS,
   type QueryService,
   rangeShape,
-  resolveUnits,
   siteParamsSchema,
   warnings,
 } from '../query/request.js';
-import { DAY_MS, formatInZone, HOUR_MS, previousPeriod } from '../query/time.js';
+import { DAY_MS, formatInZone, HOUR_MS, type UnitRange } from '../query/time.js';
 import { errorSchema } from './docs.js';
 
 const querySchema = z.strictObject({
@@ -54,25 +53,23 @@ export const aggregateRoutes =
         answer(reply, async () => {
           const site = request.params.site;
           const q = request.query;
-          const tz = await service.zone(site, q.tz);
-          const maxMs = MAX_RANGE_DAYS * DAY_MS;
-          const units = resolveUnits(q.from, q.to, tz, HOUR_MS, maxMs);
-          const filters = q.filters ?? [];
-          const previous = q.compare ? previousPeriod(q.from, q.to, tz) : undefined;
-          const prevUnits = previous
-            ? resolveUnits(previous.from, previous.to, tz, HOUR_MS, maxMs)
-            : undefined;
-          const [watermark, totals, prevTotals] = await Promise.all([
-            service.authoritativeUntil(),
-            queryAggregate(service.context(), { siteId: site, metrics: q.metrics, units, filters }),
-            prevUnits
-              ? queryAggregate(service.context(), {
-                  siteId: site,
-                  metrics: q.metrics,
-                  units: prevUnits,
-                  filters,
-                })
-              : undefined,
+          const { tz, units, previous, split, authoritativeUntil } = await service.prepare(
+            request,
+            site,
+            q,
+            HOUR_MS,
+            MAX_RANGE_DAYS * DAY_MS,
+          );
+          const totalsOf = (range: UnitRange) =>
+            queryAggregate(service.context(split), {
+              siteId: site,
+              metrics: q.metrics,
+              units: range,
+              filters: q.filters ?? [],
+            });
+          const [totals, prevTotals] = await Promise.all([
+            totalsOf(units),
+            previous ? totalsOf(previous) : undefined,
           ]);
           const results: Partial<
             Record<Metric, { value: number; comparison_value?: number; change?: number | null }>
@@ -86,19 +83,19 @@ export const aggregateRoutes =
                 }
               : { value: totals[m] };
           }
-          const notes = warnings(q.metrics, units.last, watermark);
+          const notes = warnings(q.metrics, units.last, authoritativeUntil);
           return {
             site_id: site,
             tz,
             from: formatInZone(units.first, tz),
             to: formatInZone(units.last + HOUR_MS, tz),
-            authoritative_until: watermark?.toISOString() ?? null,
+            authoritative_until: authoritativeUntil?.toISOString() ?? null,
             results,
-            ...(prevUnits
+            ...(previous
               ? {
                   comparison: {
-                    from: formatInZone(prevUnits.first, tz),
-                    to: formatInZone(prevUnits.last + HOUR_MS, tz),
+                    from: formatInZone(previous.first, tz),
+                    to: formatInZone(previous.last + HOUR_MS, tz),
                   },
                 }
               : {}),

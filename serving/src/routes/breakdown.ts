@@ -11,7 +11,6 @@ import {
   MAX_RANGE_DAYS,
   type QueryService,
   rangeShape,
-  resolveUnits,
   siteParamsSchema,
   wantsCsv,
 } from '../query/request.js';
@@ -69,22 +68,24 @@ export const breakdownRoutes =
         answer(reply, async () => {
           const site = request.params.site;
           const q = request.query;
-          const tz = await service.zone(site, q.tz);
-          const units = resolveUnits(q.from, q.to, tz, HOUR_MS, MAX_RANGE_DAYS * DAY_MS);
+          const { tz, units, split, authoritativeUntil } = await service.prepare(
+            request,
+            site,
+            q,
+            HOUR_MS,
+            MAX_RANGE_DAYS * DAY_MS,
+          );
           const [metric, direction] = q.order_by ?? [q.metrics[0]!, 'desc'];
-          const [watermark, { rows, hasMore }] = await Promise.all([
-            service.authoritativeUntil(),
-            queryBreakdown(service.context(), {
-              siteId: site,
-              dimension: q.dimension,
-              metrics: q.metrics,
-              units,
-              filters: q.filters ?? [],
-              orderBy: { metric, direction: direction ?? 'desc' },
-              limit: q.limit,
-              offset: (q.page - 1) * q.limit,
-            }),
-          ]);
+          const { rows, hasMore } = await queryBreakdown(service.context(split), {
+            siteId: site,
+            dimension: q.dimension,
+            metrics: q.metrics,
+            units,
+            filters: q.filters ?? [],
+            orderBy: { metric, direction: direction ?? 'desc' },
+            limit: q.limit,
+            offset: (q.page - 1) * q.limit,
+          });
           if (wantsCsv(q.format, request.headers.accept)) {
             return reply
               .type('text/csv; charset=utf-8')
@@ -105,7 +106,7 @@ export const breakdownRoutes =
             tz,
             from: formatInZone(units.first, tz),
             to: formatInZone(units.last + HOUR_MS, tz),
-            authoritative_until: watermark?.toISOString() ?? null,
+            authoritative_until: authoritativeUntil?.toISOString() ?? null,
             page: q.page,
             limit: q.limit,
             has_more: hasMore,

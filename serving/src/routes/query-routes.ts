@@ -1,6 +1,6 @@
 import type { Redis } from '@sightline/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { type BatchVersion, ResponseCache } from '../cache.js';
+import { ResponseCache } from '../cache.js';
 import { type QueryRoutesDeps, QueryService } from '../query/request.js';
 import { aggregateRoutes } from './aggregate.js';
 import { breakdownRoutes } from './breakdown.js';
@@ -21,18 +21,12 @@ export const queryRoutes =
     await app.register(v2QueryRoutes(service));
   };
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    cacheVersion?: BatchVersion;
-  }
-}
-
 /**
- * Answers whose whole range lies before the watermark cannot change until a batch commit, so they
- * are kept in Redis keyed by the request and the batch version (the watermark and the last commit):
- * a reprocess or a late re-commit makes the old entries unreachable. Live answers are never kept.
- * These hooks run after the read-auth hooks, so a cached answer is only served to a key that reads
- * its site.
+ * Answers whose whole range lies before the watermark (the routes mark them final) cannot change
+ * until a batch commit, so they are kept in Redis keyed by the request and the batch version (the
+ * watermark and the last commit): a reprocess or a late re-commit makes the old entries unreachable.
+ * Live answers are never kept. The request is answered at the version its lookup used. These hooks
+ * run after the read-auth hooks, so a cached answer is only served to a key that reads its site.
  */
 function cacheAuthoritativeAnswers(
   app: Parameters<FastifyPluginAsync>[0],
@@ -44,20 +38,20 @@ function cacheAuthoritativeAnswers(
     `${request.method} ${request.url}\n${request.headers.accept ?? ''}\n${JSON.stringify(request.body ?? null)}`;
 
   app.addHook('preHandler', async (request, reply) => {
-    const current = await service.batchVersion().catch(() => undefined);
+    const current = await service.versionOf(request).catch(() => undefined);
     if (!current) return;
     const hit = await cache.get(key(request), current);
     if (hit !== null) return reply.header('x-cache', 'hit').type('application/json').send(hit);
-    request.cacheVersion = current;
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.cacheVersion || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-    if (!String(reply.getHeader('content-type')).startsWith('application/json')) return payload;
-    const body = JSON.parse(payload) as { to?: unknown; authoritative_until?: unknown };
-    const to = typeof body.to === 'string' ? Date.parse(body.to) : Number.NaN;
-    const until = typeof body.authoritative_until === 'string' ? Date.parse(body.authoritative_until) : 0;
-    if (to <= until) await cache.put(key(request), request.cacheVersion, payload);
+    if (!request.finalAnswer || !request.batchVersion || reply.statusCode !== 200) return payload;
+    if (
+      typeof payload !== 'string' ||
+      !String(reply.getHeader('content-type')).startsWith('application/json')
+    )
+      return payload;
+    await cache.put(key(request), request.batchVersion, payload);
     return payload;
   });
 }

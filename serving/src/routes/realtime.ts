@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { queryRealtime } from '../query/realtime.query.js';
-import { answer, type QueryService, siteParamsSchema } from '../query/request.js';
+import { answer, authoritativeUntil, type QueryService, siteParamsSchema } from '../query/request.js';
 import { timeZoneSchema } from '../query/time.js';
 import { errorSchema } from './docs.js';
 
@@ -29,12 +29,13 @@ export const realtimeRoutes =
       (request, reply) =>
         answer(reply, async () => {
           const site = request.params.site;
-          const tz = await service.zone(site, request.query.tz);
-          const [watermark, realtime] = await Promise.all([
-            service.authoritativeUntil(),
-            queryRealtime(service.context(), site, tz, Date.now()),
+          const [tz, split] = await Promise.all([
+            service.zone(site, request.query.tz),
+            service.splitOf(request),
           ]);
-          return { site_id: site, tz, authoritative_until: watermark?.toISOString() ?? null, ...realtime };
+          const realtime = await queryRealtime(service.context(split), site, tz, Date.now());
+          const until = authoritativeUntil(split.watermark);
+          return { site_id: site, tz, authoritative_until: until?.toISOString() ?? null, ...realtime };
         }),
     );
   };

@@ -9,12 +9,11 @@ import {
   MAX_RANGE_DAYS,
   type QueryService,
   rangeShape,
-  resolveUnits,
   siteParamsSchema,
   wantsCsv,
   warnings,
 } from '../query/request.js';
-import { DAY_MS, formatInZone, intervals, previousPeriod } from '../query/time.js';
+import { DAY_MS, formatInZone, intervals, type UnitRange } from '../query/time.js';
 import { queryTimeseries, unitMs } from '../query/timeseries.query.js';
 import { errorSchema } from './docs.js';
 
@@ -59,44 +58,31 @@ export const timeseriesRoutes =
         answer(reply, async () => {
           const site = request.params.site;
           const q = request.query;
-          const tz = await service.zone(site, q.tz);
           const unit = unitMs(q.interval);
-          const units = resolveUnits(q.from, q.to, tz, unit, maxRangeMs(q.interval));
-          const ctx = service.context();
-          const filters = q.filters ?? [];
-          const previous = q.compare ? previousPeriod(q.from, q.to, tz) : undefined;
-          const [watermark, results, comparison] = await Promise.all([
-            service.authoritativeUntil(),
-            queryTimeseries(ctx, {
+          const { tz, units, previous, split, authoritativeUntil } = await service.prepare(
+            request,
+            site,
+            q,
+            unit,
+            maxRangeMs(q.interval),
+          );
+          const series = (range: UnitRange) =>
+            queryTimeseries(service.context(split), {
               siteId: site,
               metrics: q.metrics,
               interval: q.interval,
               tz,
-              units,
-              filters,
-            }),
+              units: range,
+              filters: q.filters ?? [],
+            });
+          const [results, comparison] = await Promise.all([
+            series(units),
             previous
-              ? (async () => {
-                  const prevUnits = resolveUnits(
-                    previous.from,
-                    previous.to,
-                    tz,
-                    unit,
-                    maxRangeMs(q.interval),
-                  );
-                  return {
-                    from: formatInZone(prevUnits.first, tz),
-                    to: formatInZone(prevUnits.last + unit, tz),
-                    results: await queryTimeseries(service.context(), {
-                      siteId: site,
-                      metrics: q.metrics,
-                      interval: q.interval,
-                      tz,
-                      units: prevUnits,
-                      filters,
-                    }),
-                  };
-                })()
+              ? series(previous).then((rows) => ({
+                  from: formatInZone(previous.first, tz),
+                  to: formatInZone(previous.last + unit, tz),
+                  results: rows,
+                }))
               : undefined,
           ]);
           if (wantsCsv(q.format, request.headers.accept)) {
@@ -105,14 +91,14 @@ export const timeseriesRoutes =
               .header('content-disposition', `attachment; filename="${site}-timeseries.csv"`)
               .send(toCsv(['time', ...q.metrics], results));
           }
-          const notes = warnings(q.metrics, units.last, watermark);
+          const notes = warnings(q.metrics, units.last, authoritativeUntil);
           return {
             site_id: site,
             interval: q.interval,
             tz,
             from: formatInZone(units.first, tz),
             to: formatInZone(units.last + unit, tz),
-            authoritative_until: watermark?.toISOString() ?? null,
+            authoritative_until: authoritativeUntil?.toISOString() ?? null,
             results,
             ...(comparison ? { comparison } : {}),
             ...(notes.length ? { warnings: notes } : {}),

@@ -5,7 +5,14 @@ import { queryAggregate } from '../query/aggregate.query.js';
 import { queryBreakdown } from '../query/breakdown.query.js';
 import { invalidQuery, unsupportedQuery } from '../query/errors.js';
 import type { Metric } from '../query/metrics.js';
-import { answer, MAX_RANGE_DAYS, type QueryService, resolveUnits, warnings } from '../query/request.js';
+import {
+  answer,
+  authoritativeUntil,
+  MAX_RANGE_DAYS,
+  type QueryService,
+  resolveUnits,
+  warnings,
+} from '../query/request.js';
 import { resolveSite } from '../query/site.js';
 import { DAY_MS, formatInZone, HOUR_MS } from '../query/time.js';
 import { queryTimeseries, unitMs } from '../query/timeseries.query.js';
@@ -48,7 +55,8 @@ export const v2QueryRoutes =
       (request, reply) =>
         answer(reply, async () => {
           const q = request.body;
-          const ctx = service.context();
+          const split = await service.splitOf(request);
+          const ctx = service.context(split);
           const { siteId, tz } = await resolveSite(ctx, q.site_id);
           const range = v2DateRange(q.date_range, tz, Date.now());
           const filters = v2Filters(q.filters);
@@ -67,7 +75,6 @@ export const v2QueryRoutes =
 
           let results: Row[];
           let units: ReturnType<typeof resolveUnits>;
-          const watermark = service.authoritativeUntil();
           if (time[0]) {
             const interval = time[0];
             const maxMs = interval === 'minute' ? DAY_MS : MAX_RANGE_DAYS * DAY_MS;
@@ -110,7 +117,7 @@ export const v2QueryRoutes =
             const totals = await queryAggregate(ctx, { siteId, metrics, units, filters });
             results = [{ metrics: metrics.map((m) => totals[m]), dimensions: [] }];
           }
-          const until = await watermark;
+          const until = authoritativeUntil(split.watermark);
           const notes = warnings(metrics, units.last, until);
           return {
             results,
