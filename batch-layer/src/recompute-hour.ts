@@ -46,7 +46,12 @@ export interface RecomputeResult {
  */
 const workTables = (runId: string) => {
   const base = `batch_work_${runId.replaceAll('-', '')}`;
-  return { events: `${base}_events`, duplicates: `${base}_duplicates`, sessions: `${base}_sessions` };
+  return {
+    events: `${base}_events`,
+    duplicates: `${base}_duplicates`,
+    continuing: `${base}_continuing`,
+    sessions: `${base}_sessions`,
+  };
 };
 type WorkTables = ReturnType<typeof workTables>;
 
@@ -69,41 +74,54 @@ const workEventColumns: [name: string, type: string][] = [
 const workEventNames = workEventColumns.map(([name]) => name).join(', ');
 const workEventSchema = workEventColumns.map(([name, type]) => `${name} ${type}`).join(', ');
 
+/** Bots left out; only the sites asked for (all when {sites} is empty). */
+const scope = `NOT is_bot AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))`;
+
+const hourEnd = `{hour:DateTime('UTC')} + INTERVAL 1 HOUR`;
+
 /**
  * The window: one session gap before the hour, so a visit already going on at the hour's start is
  * not counted again, to a few hours past it, so the visits that start in it are measured whole.
- * Bots left out; only the sites asked for (all when {sites} is empty).
  */
 const windowFilter = `
   ts >= {hour:DateTime('UTC')} - toIntervalSecond({gap:UInt32})
   AND ts < {hour:DateTime('UTC')} + INTERVAL ${1 + LOOKAHEAD_HOURS} HOUR
-  AND NOT is_bot
-  AND (empty({sites:Array(String)}) OR has({sites:Array(String)}, site_id))`;
+  AND ${scope}`;
 
 /**
  * Each event once: the earliest delivery of an event_id. Duplicates are a few percent, so only
  * their ids are collected and sorted; every other row is taken as it is (sorting all rows of a busy
  * hour by arrival costs several times the rest of the recompute). The work tables are Memory
  * tables: nothing reads them in key order, so a MergeTree's sort on insert would be wasted.
+ *
+ * After the hour, only the visitors still active in its last session gap (a minute more, for the
+ * rounding of dateDiff to seconds) are kept: nobody else has a visit that started in the hour and
+ * goes on past it, and in steady traffic the two hours of look-ahead are most of the window.
  */
-const workSql = (t: WorkTables) => [
-  `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
-  `CREATE TABLE ${t.duplicates} (event_id UUID) ENGINE = Memory`,
-  `INSERT INTO ${t.duplicates} SELECT event_id FROM events_raw WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
-  `INSERT INTO ${t.events}
-   SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id NOT IN ${t.duplicates}
-   UNION ALL
-   SELECT * FROM (
-     SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id IN ${t.duplicates}
-     ORDER BY received_at LIMIT 1 BY event_id
-   )`,
-  // Each visitor's events in time order, split into visits where the gap since the previous event
-  // exceeds the session gap (one GROUP BY and array functions: window functions would sort every
-  // row of the window, which took most of a busy hour's recompute). A visit belongs to the hour it
-  // starts in, with everything it contains (its pageviews after the hour too). Non-interactive
-  // events (scroll depth, video progress) do not turn a bounce into an engaged visit. Acquisition
-  // is the visit's first event's.
-  `CREATE TABLE ${t.sessions} ENGINE = Memory AS
+const workSql = (t: WorkTables) => {
+  const kept = `(ts < ${hourEnd} OR (site_id, visitor_id) IN ${t.continuing})`;
+  return [
+    `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
+    `CREATE TABLE ${t.duplicates} (event_id UUID) ENGINE = Memory`,
+    `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
+    `INSERT INTO ${t.duplicates} SELECT event_id FROM events_raw WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
+    `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
+     WHERE ts >= ${hourEnd} - toIntervalSecond({gap:UInt32} + 60) AND ts < ${hourEnd} AND ${scope}`,
+    `INSERT INTO ${t.events}
+     SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND ${kept} AND event_id NOT IN ${t.duplicates}
+     UNION ALL
+     SELECT * FROM (
+       SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id IN ${t.duplicates}
+       ORDER BY received_at LIMIT 1 BY event_id
+     )
+     WHERE ${kept}`,
+    // Each visitor's events in time order, split into visits where the gap since the previous event
+    // exceeds the session gap (one GROUP BY and array functions: window functions would sort every
+    // row of the window, which took most of a busy hour's recompute). A visit belongs to the hour it
+    // starts in, with everything it contains (its pageviews after the hour too). Non-interactive
+    // events (scroll depth, video progress) do not turn a bounce into an engaged visit. Acquisition
+    // is the visit's first event's.
+    `CREATE TABLE ${t.sessions} ENGINE = Memory AS
    SELECT site_id, visitor_id,
      visit[1].time AS started, visit[-1].time AS ended,
      arrayCount(e -> e.interactive, visit) AS interactions,
@@ -132,13 +150,14 @@ const workSql = (t: WorkTables) => [
    ARRAY JOIN arraySplit(
      (e, previous) -> dateDiff('second', previous, e.time) > {gap:UInt32},
      timeline, arrayPushFront(arrayPopBack(timeline.time), toDateTime64(0, 3, 'UTC'))) AS visit
-   WHERE started >= {hour:DateTime('UTC')} AND started < {hour:DateTime('UTC')} + INTERVAL 1 HOUR`,
-];
+   WHERE started >= {hour:DateTime('UTC')} AND started < ${hourEnd}`,
+  ];
+};
 
 /** The events of the hour. */
 const hourEvents = (t: WorkTables) => `
   hour_events AS (
-    SELECT * FROM ${t.events} WHERE ts >= {hour:DateTime('UTC')} AND ts < {hour:DateTime('UTC')} + INTERVAL 1 HOUR
+    SELECT * FROM ${t.events} WHERE ts >= {hour:DateTime('UTC')} AND ts < ${hourEnd}
   )`;
 
 /** The events of the hour with the names of the goals each one reached. */
