@@ -90,9 +90,10 @@ const windowFilter = `
 
 /**
  * Each event once: the earliest delivery of an event_id. Duplicates are a few percent, so only
- * their ids are collected and sorted; every other row is taken as it is (sorting all rows of a busy
- * hour by arrival costs several times the rest of the recompute). The work tables are Memory
- * tables: nothing reads them in key order, so a MergeTree's sort on insert would be wasted.
+ * their ids are collected, with the time of their first delivery; every other row is taken as it
+ * is, and of a duplicate the delivery received first (one of them if a redelivery repeated it to
+ * the millisecond). The work tables are Memory tables: nothing reads them in key order, so a
+ * MergeTree's sort on insert would be wasted.
  *
  * After the hour, only the visitors still active in its last session gap (a minute more, for the
  * rounding of dateDiff to seconds) are kept: nobody else has a visit that started in the hour and
@@ -102,17 +103,20 @@ const workSql = (t: WorkTables) => {
   const kept = `(ts < ${hourEnd} OR (site_id, visitor_id) IN ${t.continuing})`;
   return [
     `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
-    `CREATE TABLE ${t.duplicates} (event_id UUID) ENGINE = Memory`,
+    `CREATE TABLE ${t.duplicates} (event_id UUID, first_received DateTime64(3, 'UTC')) ENGINE = Memory`,
     `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
-    `INSERT INTO ${t.duplicates} SELECT event_id FROM events_raw WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
+    `INSERT INTO ${t.duplicates} SELECT event_id, min(received_at) FROM events_raw
+     WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
     `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
      WHERE ts >= ${hourEnd} - toIntervalSecond({gap:UInt32} + 60) AND ts < ${hourEnd} AND ${scope}`,
     `INSERT INTO ${t.events}
-     SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND ${kept} AND event_id NOT IN ${t.duplicates}
+     SELECT ${workEventNames} FROM events_raw
+     WHERE ${windowFilter} AND ${kept} AND event_id NOT IN (SELECT event_id FROM ${t.duplicates})
      UNION ALL
      SELECT * FROM (
-       SELECT ${workEventNames} FROM events_raw WHERE ${windowFilter} AND event_id IN ${t.duplicates}
-       ORDER BY received_at LIMIT 1 BY event_id
+       SELECT ${workEventNames} FROM events_raw
+       WHERE ${windowFilter} AND (event_id, received_at) IN ${t.duplicates}
+       LIMIT 1 BY event_id
      )
      WHERE ${kept}`,
     // Each visitor's events in time order, split into visits where the gap since the previous event
