@@ -213,15 +213,44 @@ const runKey = `site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16}`;
 const eventAggregates = `countIf(name = 'pageview'), count(), uniqExact(visitor_id), uniqCombined64State(visitor_id),
   0, 0, toDecimal128(sum(ifNull(revenue_amount, 0)), 4)`;
 
-/** The per-event dimensions that are one column of the event: [dimension, column]. */
-const columnDimensions = [
-  ['page', 'pathname'],
-  ['event_name', 'name'],
-  ['country', 'country'],
-  ['browser', 'browser'],
-  ['os', 'os'],
-  ['device', 'device'],
+/** A dimension value's numbers over the visits that have it: their pageviews, events and revenue. */
+const visitAggregates = `sum(pageviews), sum(events), uniqExact(visitor_id), uniqCombined64State(visitor_id),
+  count(), countIf(interactions <= 1), toDecimal128(sum(revenue), 4)`;
+
+/** A dimension that is one column: [dimension, column, whether an empty value is a value of it]. */
+type ColumnDimension = [dimension: string, column: string, keepsEmpty: boolean];
+
+const eventDimensions: ColumnDimension[] = [
+  ['page', 'pathname', true],
+  ['event_name', 'name', true],
+  ['country', 'country', true],
+  ['browser', 'browser', true],
+  ['os', 'os', true],
+  ['device', 'device', true],
 ];
+
+/** Per visit: its entry and exit pages and its acquisition ('' for direct traffic is a source). */
+const visitDimensions: ColumnDimension[] = [
+  ['entry_page', 'entry_page', false],
+  ['exit_page', 'exit_page', false],
+  ['referrer_source', 'entry_source', true],
+  ['channel', 'entry_channel', false],
+  ...['source', 'medium', 'campaign', 'content', 'term'].map(
+    (utm): ColumnDimension => [`utm_${utm}`, `entry_utm_${utm}`, false],
+  ),
+];
+
+/**
+ * One GROUP BY per dimension, on its own column: grouping by the column itself (most are
+ * LowCardinality) is several times cheaper than one GROUP BY over a row per event (or visit) and
+ * dimension built with ARRAY JOIN.
+ */
+const byColumn = (source: string, aggregates: string, dimensions: ColumnDimension[]) =>
+  dimensions.map(
+    ([dimension, column, keepsEmpty]) => `
+  SELECT ${runKey}, '${dimension}', ${column}, ${aggregates}
+  FROM ${source} ${keepsEmpty ? '' : `WHERE ${column} != ''`} GROUP BY site_id, ${column}`,
+  );
 
 /**
  * The speed layer's dimensions, with its rules for empty values, plus goals and exit pages.
@@ -229,41 +258,21 @@ const columnDimensions = [
  * `events` are the conversions, `visitors` the visitors who converted). Per visit, in the hour it
  * started: entry_page, exit_page, referrer_source, channel, utm_* (pageviews, events and revenue
  * are the visit's).
- *
- * Each per-event dimension is its own GROUP BY on its column: grouping by the column itself (most
- * are LowCardinality) is several times cheaper than one GROUP BY over a row per event and
- * dimension built with ARRAY JOIN.
  */
 const dimensionsSql = (t: WorkTables) => `
   INSERT INTO batch_dimensions_hourly (${dimensionColumns})
-  WITH ${inHour(t)},
-  visit_dims AS (
-    SELECT site_id, visitor_id, pageviews, events, revenue, interactions, dim.1 AS dimension, dim.2 AS value
-    FROM sessions
-    ARRAY JOIN arrayFilter(d -> d.2 != '' OR d.1 = 'referrer_source', [
-      ('entry_page', entry_page), ('exit_page', exit_page), ('referrer_source', entry_source),
-      ('channel', entry_channel), ('utm_source', entry_utm_source), ('utm_medium', entry_utm_medium),
-      ('utm_campaign', entry_utm_campaign), ('utm_content', entry_utm_content), ('utm_term', entry_utm_term)
-    ]) AS dim
-  )
-  ${columnDimensions
-    .map(
-      ([dimension, column]) =>
-        `SELECT ${runKey}, '${dimension}', ${column}, ${eventAggregates} FROM hour_events GROUP BY site_id, ${column}`,
-    )
-    .join('\n  UNION ALL\n  ')}
-  UNION ALL
+  WITH ${inHour(t)}
+  ${[
+    ...byColumn('hour_events', eventAggregates, eventDimensions),
+    `
   SELECT ${runKey}, concat('prop:', key), value, ${eventAggregates}
   FROM hour_events ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
-  WHERE value != '' GROUP BY site_id, key, value
-  UNION ALL
+  WHERE value != '' GROUP BY site_id, key, value`,
+    `
   SELECT ${runKey}, 'goal', goal, ${eventAggregates}
-  FROM in_hour ARRAY JOIN goals AS goal GROUP BY site_id, goal
-  UNION ALL
-  SELECT ${runKey}, dimension, value,
-    sum(pageviews), sum(events), uniqExact(visitor_id), uniqCombined64State(visitor_id),
-    count(), countIf(interactions <= 1), toDecimal128(sum(revenue), 4)
-  FROM visit_dims GROUP BY site_id, dimension, value`;
+  FROM in_hour ARRAY JOIN goals AS goal GROUP BY site_id, goal`,
+    ...byColumn('sessions', visitAggregates, visitDimensions),
+  ].join('\n  UNION ALL')}`;
 
 /**
  * A run for some sites only still commits the whole hour: the other sites' rows of the committed
