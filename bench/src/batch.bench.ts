@@ -178,13 +178,17 @@ async function seed(ch: ClickHouseClient): Promise<number> {
 
 /**
  * Copies the seed into events_raw `copies` times, shifted by `shiftMs`: copy c is the sites
- * '<site>-c' with visitor ids and event ids of their own.
+ * '<site>-c' with visitor ids of their own, and event ids of their own for each shift (hours of
+ * the same copy share visitors, as returning visitors do, but never an event).
  */
 async function copySeed(ch: ClickHouseClient, copies: number, shiftMs: number, limit: number): Promise<void> {
   await ch.command({
     query: `INSERT INTO events_raw
       SELECT * EXCEPT (c) REPLACE (
-        reinterpretAsUUID(concat(reinterpretAsString(cityHash64(event_id, c)), reinterpretAsString(sipHash64(event_id, c)))) AS event_id,
+        reinterpretAsUUID(concat(
+          reinterpretAsString(cityHash64(event_id, c, {shift:Int64})),
+          reinterpretAsString(sipHash64(event_id, c, {shift:Int64}))
+        )) AS event_id,
         concat(site_id, '-', toString(c)) AS site_id,
         ts + toIntervalMillisecond({shift:Int64}) AS ts,
         received_at + toIntervalMillisecond({shift:Int64}) AS received_at,
@@ -367,6 +371,7 @@ async function main(): Promise<void> {
         '',
       );
     }
+    lines.push(`Machine at the end: ${await uptime()}`);
     const section = [...header, ...lines].join('\n');
     console.log(`\n${section}`);
     if (!values['no-record']) await appendFile(path.join(root, 'bench/RESULTS.md'), `\n${section}\n`);
