@@ -44,7 +44,8 @@ export async function acceptInput(
       `site_id ${input.site_id} is not a registered site: create it with POST /v1/admin/sites`,
     );
   }
-  const host = new URL(input.url).hostname;
+  const url = new URL(input.url);
+  const host = url.hostname;
   if (!hostnameAllowed(site, host)) {
     return reject('hostname_not_allowed', 'url', `hostname ${host} is not in the site's allowed_hostnames`);
   }
@@ -52,7 +53,7 @@ export async function acceptInput(
   if (!clamped.ok) return reject('timestamp_out_of_range', 'timestamp', `timestamp ${clamped.reason}`);
   return {
     ok: true,
-    event: toStoredEvent(input, clamped.ts, facts, await deps.salts.forDay(clamped.ts), deps.enricher),
+    event: toStoredEvent(input, clamped.ts, facts, await deps.salts.forDay(clamped.ts), deps.enricher, url),
   };
 }
 

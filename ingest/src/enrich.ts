@@ -40,12 +40,21 @@ export function visitorId(salt: Buffer, siteId: string, facts: RequestFacts): st
   return id;
 }
 
+// The last time formatted: an event without a timestamp has ts = received_at, and the events of one
+// request share received_at, so most events format one time instead of two.
+let lastTime = { ms: Number.NaN, text: '' };
+
+function clickHouseTime(ms: number): string {
+  if (ms !== lastTime.ms) lastTime = { ms, text: toClickHouseTime(ms) };
+  return lastTime.text;
+}
+
 const utmKeys = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
 
 /**
  * Builds the stored event from a validated body: every derived column comes from the body and the
  * request facts, which `raw` keeps, so a rebuild from raw with this code gives the same row. The
- * timestamp must already be clamped.
+ * timestamp must already be clamped; `url` is input.url, parsed.
  */
 export function toStoredEvent(
   input: EventInput,
@@ -53,8 +62,8 @@ export function toStoredEvent(
   facts: RequestFacts,
   salt: Buffer,
   enricher: Enricher,
+  url = new URL(input.url),
 ): StoredEvent {
-  const url = new URL(input.url);
   const derived = enricher.enrich({
     userAgent: facts.userAgent,
     referrer: input.referrer ?? '',
@@ -69,8 +78,8 @@ export function toStoredEvent(
     event_id: input.event_id ?? randomUUID(),
     site_id: input.site_id,
     name: input.name,
-    ts: toClickHouseTime(ts),
-    received_at: toClickHouseTime(facts.receivedAt),
+    ts: clickHouseTime(ts),
+    received_at: clickHouseTime(facts.receivedAt),
     url: input.url,
     hostname: url.hostname.replace(/^www\./, ''),
     pathname: normalisePath(url.pathname),

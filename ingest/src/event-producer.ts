@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@sightline/core';
-import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, type ICustomPartitioner, type Kafka, Partitioners, type Producer } from 'kafkajs';
 
 export interface KafkaSinkOptions {
   topic: string;
@@ -14,6 +14,30 @@ export interface KafkaSinkOptions {
    */
   maxBatch?: number;
 }
+
+/**
+ * kafkajs's default partitioner (murmur2 of the key, as Java's client does), with each key's partition
+ * remembered until the topic's partition count changes: every message of a site has the same key, and
+ * the default one hashes it again (and copies the partition list) for each message.
+ */
+const rememberedPartitions: ICustomPartitioner = () => {
+  const byKey = Partitioners.DefaultPartitioner();
+  const remembered = new Map<string, number>();
+  let partitions = 0;
+  return (args) => {
+    if (args.partitionMetadata.length !== partitions) {
+      remembered.clear();
+      partitions = args.partitionMetadata.length;
+    }
+    const key = String(args.message.key);
+    let partition = remembered.get(key);
+    if (partition === undefined) {
+      partition = byKey(args);
+      remembered.set(key, partition);
+    }
+    return partition;
+  };
+};
 
 interface Waiting {
   events: StoredEvent[];
@@ -60,7 +84,7 @@ export class KafkaEventSink {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: rememberedPartitions,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
       }),
     );
