@@ -3,28 +3,37 @@
  *   1. a bare fastify route (same JSON body, no work): the ceiling;
  *   2. POST /v1/events, one event per request: validation, enrichment, Kafka ack (acks=all);
  *   3. POST /v1/events with 500 events per request.
- * The service runs as `npm start` would, in its own process with its own local Kafka.
+ * The service under test is the ingest role alone (`npm run role -- --role ingest`, one container of
+ * the cluster mode) in its own process, with its own local Kafka. The ClickHouse that consumes the
+ * topic runs elsewhere in that mode, so the role's embedded ClickHouse here reaches no broker.
+ * --embedded also measures rows 2 and 3 against `npm start` (every role and chDB's Kafka consumer in
+ * one process, with its own Kafka), after the ingest role has stopped.
  *
- *   npm run bench:ingest -- [--seconds 15] [--connections 50]
+ *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded]
  */
+
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { createLogger } from '@sightline/core';
 import autocannon from 'autocannon';
-import { root, startBareServer, startService } from './ingest/service-process.js';
+import { root, startBareServer, startIngestRole, startService } from './ingest/service-process.js';
+import { importStack } from './speed/runtime-imports.js';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50' },
+    embedded: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50]\nAppends its figures to bench/RESULTS.md.',
+    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded]\nAppends its figures to bench/RESULTS.md.',
   );
   process.exit(0);
 }
@@ -67,59 +76,109 @@ async function load(name: string, url: string, body: string, eventsPerRequest: n
   return row;
 }
 
-const adminToken = `bench-${randomUUID()}`;
-const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-bench-'));
-console.log('Starting the service (local Kafka, chDB) and the bare server…');
-const service = await startService(
-  {
-    DATA_DIR: dataDir,
-    ADMIN_TOKEN: adminToken,
-    LOCAL_KAFKA_PORT: '19392',
-    RATE_LIMIT_IP_PER_MINUTE: '0',
-    RATE_LIMIT_SITE_PER_MINUTE: '0',
-    LOG_LEVEL: 'warn',
-  },
-  18480,
-);
-const bare = await startBareServer();
-try {
-  const site = await fetch(`${service.url}/v1/admin/sites`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ domain: 'bench.example' }),
-  });
-  const { site_id } = (await site.json()) as { site_id: string };
-  const event = {
-    site_id,
-    name: 'pageview',
-    url: 'https://bench.example/pricing?utm_source=news',
-    referrer: 'https://www.google.com/',
-  };
-  const single = JSON.stringify(event);
-  const batch = JSON.stringify({ events: Array.from({ length: 500 }, () => event) });
+/** The benchmark's page view: the bare route gets the same body. */
+const pageview = (siteId: string) => ({
+  site_id: siteId,
+  name: 'pageview',
+  url: 'https://bench.example/pricing?utm_source=news',
+  referrer: 'https://www.google.com/',
+});
 
-  const rows = [
-    await load('bare fastify route', `${bare.url}/bare`, single, 1),
-    await load('POST /v1/events, 1 event', `${service.url}/v1/events`, single, 1),
-    await load('POST /v1/events, 500 events', `${service.url}/v1/events`, batch, 500),
+/** One event and a 500-event batch to the service's POST /v1/events. */
+async function loadEvents(label: string, url: string, siteId: string): Promise<Row[]> {
+  const batch = JSON.stringify({ events: Array.from({ length: 500 }, () => pageview(siteId)) });
+  return [
+    await load(`${label}: POST /v1/events, 1 event`, `${url}/v1/events`, JSON.stringify(pageview(siteId)), 1),
+    await load(`${label}: POST /v1/events, 500 events`, `${url}/v1/events`, batch, 500),
   ];
-  const ratio = rows[1]!.requests / rows[0]!.requests;
-  const table = [
-    '| run | requests/s | events/s | p50 ms | p99 ms | non-2xx | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${Math.round(r.requests)} | ${Math.round(r.eventsPerSecond)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`,
-    ),
-  ].join('\n');
-  const summary = `single event / bare route = ${ratio.toFixed(2)}`;
-  console.log(`\n${table}\n\n${summary}`);
-  await appendFile(
-    path.join(root, 'bench/RESULTS.md'),
-    `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections}\` (autocannon in the benchmark process; service and its Kafka in their own processes; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
-  );
+}
+
+const serviceEnv = {
+  RATE_LIMIT_IP_PER_MINUTE: '0',
+  RATE_LIMIT_SITE_PER_MINUTE: '0',
+  LOG_LEVEL: 'warn',
+  KAFKAJS_NO_PARTITIONER_WARNING: '1',
+};
+const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-bench-'));
+const rows: Row[] = [];
+try {
+  console.log('Starting a local Kafka, the ingest role and the bare server…');
+  const kafka = await (await importStack()).startLocalKafka({
+    dataDir: path.join(dataDir, 'kafka'),
+    port: 19392,
+    controllerPort: 19393,
+    logger: createLogger({ LOG_LEVEL: 'warn' }),
+  });
+  try {
+    const roleEnv = {
+      ...serviceEnv,
+      DATA_DIR: path.join(dataDir, 'ingest'),
+      KAFKA_BROKERS: kafka.brokers,
+      // The consuming ClickHouse is another machine in the cluster mode: not on these cores.
+      CLICKHOUSE_KAFKA_BROKERS: '127.0.0.1:1',
+    };
+    const { stdout: siteId } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, 'ingest/prepare-site.ts'),
+      ],
+      { cwd: root, env: { ...process.env, ...roleEnv } },
+    );
+    const ingest = await startIngestRole(roleEnv, 18480);
+    const bare = await startBareServer();
+    try {
+      rows.push(await load('bare fastify route', `${bare.url}/bare`, JSON.stringify(pageview(siteId)), 1));
+      rows.push(...(await loadEvents('ingest role', ingest.url, siteId)));
+    } finally {
+      await bare.stop();
+      await ingest.stop();
+    }
+  } finally {
+    await kafka.stop();
+  }
+  if (values.embedded) {
+    console.log('Starting npm start (every role, its own Kafka)…');
+    const adminToken = `bench-${randomUUID()}`;
+    const service = await startService(
+      {
+        ...serviceEnv,
+        DATA_DIR: path.join(dataDir, 'embedded'),
+        ADMIN_TOKEN: adminToken,
+        LOCAL_KAFKA_PORT: '19394',
+      },
+      18481,
+    );
+    try {
+      const site = await fetch(`${service.url}/v1/admin/sites`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ domain: 'bench.example' }),
+      });
+      const { site_id } = (await site.json()) as { site_id: string };
+      rows.push(...(await loadEvents('npm start', service.url, site_id)));
+    } finally {
+      await service.stop();
+    }
+  }
 } finally {
-  await bare.stop();
-  await service.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
+
+const ratio = rows[1]!.requests / rows[0]!.requests;
+const table = [
+  '| run | requests/s | events/s | p50 ms | p99 ms | non-2xx | errors |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${Math.round(r.requests)} | ${Math.round(r.eventsPerSecond)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`,
+  ),
+].join('\n');
+const summary = `ingest role, single event / bare route = ${ratio.toFixed(2)}`;
+console.log(`\n${table}\n\n${summary}`);
+await appendFile(
+  path.join(root, 'bench/RESULTS.md'),
+  `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections}${values.embedded ? ' --embedded' : ''}\` (autocannon in the benchmark process; the ingest role, the bare route and Kafka each in their own process; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
+);

@@ -17,22 +17,34 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** `npm start` as its own process (the service with its own local Kafka), ready when /ready says so. */
-export async function startService(env: Record<string, string>, port: number): Promise<RunningProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', path.join(root, 'scripts/src/start.ts')],
-    {
-      cwd: root,
-      env: { ...process.env, ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+/** `npm start` as its own process (every role, chDB's Kafka consumer, its own local Kafka), ready when /ready says so. */
+export function startService(env: Record<string, string>, port: number): Promise<RunningProcess> {
+  return startReady(['scripts/src/start.ts'], env, port);
+}
+
+/**
+ * `npm run role -- --role ingest`: the ingest role alone in its own process, as one container of the
+ * cluster mode, against the Kafka in env.KAFKA_BROKERS. The site must already exist in its DATA_DIR.
+ */
+export function startIngestRole(env: Record<string, string>, port: number): Promise<RunningProcess> {
+  return startReady(['scripts/src/role.ts', '--role', 'ingest'], env, port);
+}
+
+async function startReady(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<RunningProcess> {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
-      throw new Error(`the service exited with ${child.exitCode} before it was ready`);
+      throw new Error(`${args[0]} exited with ${child.exitCode} before it was ready`);
     const ready = await fetch(`${url}/ready`).then(
       (r) => r.ok,
       () => false,
@@ -41,7 +53,7 @@ export async function startService(env: Record<string, string>, port: number): P
     await new Promise((r) => setTimeout(r, 500));
   }
   await stop(child);
-  throw new Error('the service was not ready within 180 s');
+  throw new Error(`${args[0]} was not ready within 180 s`);
 }
 
 export async function startBareServer(): Promise<RunningProcess> {
