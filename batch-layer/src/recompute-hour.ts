@@ -49,6 +49,7 @@ const workTables = (runId: string) => {
   return {
     events: `${base}_events`,
     duplicates: `${base}_duplicates`,
+    redelivered: `${base}_redelivered`,
     continuing: `${base}_continuing`,
     sessions: `${base}_sessions`,
   };
@@ -90,10 +91,11 @@ const windowFilter = `
 
 /**
  * Each event once: the earliest delivery of an event_id. Duplicates are a few percent, so only
- * their ids are collected, with the time of their first delivery; every other row is taken as it
- * is, and of a duplicate the delivery received first (one of them if a redelivery repeated it to
- * the millisecond). The work tables are Memory tables: nothing reads them in key order, so a
- * MergeTree's sort on insert would be wasted.
+ * their ids are collected, with the time of their first delivery, and one scan keeps every other
+ * row and each duplicate's first delivery. A first delivery stored twice (the same message written
+ * again, to the millisecond) is rarer still: those ids alone are read apart, one row each. The work
+ * tables are Memory tables: nothing reads them in key order, so a MergeTree's sort on insert would
+ * be wasted.
  *
  * After the hour, only the visitors still active in its last session gap (a minute more, for the
  * rounding of dateDiff to seconds) are kept: nobody else has a visit that started in the hour and
@@ -104,18 +106,22 @@ const workSql = (t: WorkTables) => {
   return [
     `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
     `CREATE TABLE ${t.duplicates} (event_id UUID, first_received DateTime64(3, 'UTC')) ENGINE = Memory`,
+    `CREATE TABLE ${t.redelivered} (event_id UUID) ENGINE = Memory`,
     `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
     `INSERT INTO ${t.duplicates} SELECT event_id, min(received_at) FROM events_raw
      WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
     `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
      WHERE ts >= ${hourEnd} - toIntervalSecond({gap:UInt32} + 60) AND ts < ${hourEnd} AND ${scope}`,
+    `INSERT INTO ${t.redelivered} SELECT event_id FROM events_raw
+     WHERE ${windowFilter} AND (event_id, received_at) IN ${t.duplicates} GROUP BY event_id HAVING count() > 1`,
     `INSERT INTO ${t.events}
      SELECT ${workEventNames} FROM events_raw
-     WHERE ${windowFilter} AND ${kept} AND event_id NOT IN (SELECT event_id FROM ${t.duplicates})
+     WHERE ${windowFilter} AND ${kept} AND event_id NOT IN ${t.redelivered}
+       AND (event_id NOT IN (SELECT event_id FROM ${t.duplicates}) OR (event_id, received_at) IN ${t.duplicates})
      UNION ALL
      SELECT * FROM (
        SELECT ${workEventNames} FROM events_raw
-       WHERE ${windowFilter} AND (event_id, received_at) IN ${t.duplicates}
+       WHERE ${windowFilter} AND event_id IN ${t.redelivered} AND (event_id, received_at) IN ${t.duplicates}
        LIMIT 1 BY event_id
      )
      WHERE ${kept}`,
