@@ -48,6 +48,9 @@ export interface SoakResult {
   rollup: number;
   sources: string;
   hour: string;
+  /** Seconds from the end of the traffic until events_raw held every acknowledged event, and the batch commit's seconds. */
+  drainSeconds: number;
+  commitSeconds: number;
   committed: boolean;
   watermark: string;
   faults: FaultResult[];
@@ -239,7 +242,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await traffic;
     log(`Traffic done: ${ledger.ackedEvents} events acknowledged; waiting for events_raw…`);
 
+    const trafficEnd = Date.now();
     const found = await service.waitStored(reader, siteId, ledger, options.drainSeconds * 1000);
+    const drained = Date.now();
     const committed = await service.commitHour(hourStart, 900_000);
     const counts = await service.hourCounts(reader, siteId, hourStart);
     const day = new Date().toISOString().slice(0, 10);
@@ -251,6 +256,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       found,
       ...counts,
       hour: new Date(hourStart).toISOString(),
+      drainSeconds: (drained - trafficEnd) / 1000,
+      commitSeconds: (Date.now() - drained) / 1000,
       committed,
       watermark: JSON.stringify(await service.sql(reader, siteId, 'SELECT * FROM watermark')),
       faults,
@@ -296,7 +303,7 @@ export function soakSummary(result: SoakResult): string {
     `- events sent by answer (${options.batch} a request): ${[...result.statuses.entries()].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
     `- acknowledged (202): ${result.acked}; in events_raw: ${result.found}; lost: ${result.acked - result.found}`,
     `- rows in events_raw for the site: ${result.rows}; distinct event_ids: ${result.distinctIds} (${duplicates} duplicate rows: at-least-once delivery; ${result.distinctIds - result.found} stored ids whose 202 never reached the client)`,
-    `- batch commit of the hour ${result.hour} after the Redis restart (BullMQ): ${result.committed ? 'committed' : 'NOT committed'}; watermark ${result.watermark}`,
+    `- events_raw complete ${result.drainSeconds.toFixed(0)} s after the traffic; batch commit of the hour ${result.hour} after the Redis restart (BullMQ): ${result.committed ? 'committed' : 'NOT committed'} in ${result.commitSeconds.toFixed(0)} s; watermark ${result.watermark}`,
     `- pageviews of that hour in the merged rollup (view hourly, source ${result.sources}): ${result.rollup}; distinct non-bot event_ids: ${result.counted}; ${result.rollup === result.counted ? 'each counted exactly once' : `MISMATCH by ${result.rollup - result.counted}`}`,
     `- after the Redis restart: the site's rate-limit counter back in Redis after ${result.rateLimitBack?.toFixed(1) ?? 'never'} s; today's visitor salt in Redis at the end: ${result.saltBack ? 'yes' : 'no'}`,
     `- answers other than 202/503/429/no answer: ${result.refusals.length ? result.refusals.map(([s, n]) => `${s}×${n}`).join(', ') : 'none'}`,
