@@ -120,8 +120,8 @@ export class QueryService {
 
   /**
    * The prologue of the timeseries, aggregate and breakdown routes: the zone (the site's or `tz`),
-   * the range's units (400 if empty or too long), the previous period's with `compare`, and the
-   * batch version. Marks the answer final when the whole range lies before the watermark.
+   * the range's units (400 if empty or too long), the previous period's with `compare`, and where
+   * the merge splits. Marks the answer final when the whole range lies before the watermark.
    */
   async prepare(
     request: FastifyRequest,
