@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { runSoak, soakSummary } from '@sightline/bench';
 
 describe('a short soak under every fault', () => {
-  it('loses no acknowledged event, counts each once, refuses only with 503/429 and recovers from each fault', async () => {
+  it('loses no acknowledged event, counts each once, refuses only with 503/429 and recovers from each fault', async (t) => {
     // Two minutes at 100 events/s: Kafka down 15 s, Redis down 3 s and restarted empty, kill -9 of
     // the service, 500 malformed messages; the soak's own Kafka, Redis and service process.
     const result = await runSoak({
@@ -16,6 +16,7 @@ describe('a short soak under every fault', () => {
       log: () => {},
     });
     const summary = soakSummary(result);
+    t.diagnostic(summary);
     assert.equal(result.faults.length, 4, summary);
     assert.ok(result.acked > 0, summary);
     assert.ok((result.statuses.get('503') ?? 0) > 0, `the full spool answered 503\n${summary}`);
