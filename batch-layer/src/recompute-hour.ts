@@ -126,11 +126,11 @@ const workSql = (t: WorkTables) => {
      )
      WHERE ${kept}`,
     // Each visitor's events in time order, split into visits where the gap since the previous event
-    // exceeds the session gap (one GROUP BY and array functions: window functions would sort every
-    // row of the window, which took most of a busy hour's recompute). A visit belongs to the hour it
-    // starts in, with everything it contains (its pageviews after the hour too). Non-interactive
-    // events (scroll depth, video progress) do not turn a bounce into an engaged visit. Acquisition
-    // is the visit's first event's.
+    // exceeds the session gap (one GROUP BY and array functions: window functions sort every row of
+    // the window, on one core, the slowest part of a busy hour's recompute). A visit belongs to the
+    // hour it starts in, with everything it contains (its pageviews after the hour too).
+    // Non-interactive events (scroll depth, video progress) do not turn a bounce into an engaged
+    // visit. Acquisition is the visit's first event's.
     `CREATE TABLE ${t.sessions} ENGINE = Memory AS
    SELECT site_id, visitor_id,
      visit[1].time AS started, visit[-1].time AS ended,
@@ -248,8 +248,8 @@ const visitDimensions: ColumnDimension[] = [
 
 /**
  * One GROUP BY per dimension, on its own column: grouping by the column itself (most are
- * LowCardinality) is several times cheaper than one GROUP BY over a row per event (or visit) and
- * dimension built with ARRAY JOIN.
+ * LowCardinality) cost about a quarter less, on an hour of 10 million events, than one GROUP BY over
+ * a row per event (or visit) and dimension built with ARRAY JOIN.
  */
 const byColumn = (source: string, aggregates: string, dimensions: ColumnDimension[]) =>
   dimensions.map(
