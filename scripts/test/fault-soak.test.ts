@@ -16,7 +16,7 @@ describe('a short soak under every fault', () => {
       log: () => {},
     });
     const summary = soakSummary(result);
-    t.diagnostic(summary);
+    for (const line of summary.split('\n')) if (line) t.diagnostic(line);
     assert.equal(result.faults.length, 4, summary);
     assert.ok(result.acked > 0, summary);
     assert.ok((result.statuses.get('503') ?? 0) > 0, `the full spool answered 503\n${summary}`);
