@@ -33,9 +33,7 @@ interface Answer {
   body: Buffer;
 }
 
-const agent = new Agent({ keepAlive: true });
-
-function forward(upstream: Upstream, incoming: IncomingMessage, body: Buffer): Promise<Answer> {
+function forward(agent: Agent, upstream: Upstream, incoming: IncomingMessage, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
       upstream.url,
@@ -73,6 +71,7 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
 
 export async function startIngestProxy(options: IngestProxyOptions): Promise<IngestProxy> {
   const upstreams: Upstream[] = options.upstreams.map((u) => ({ url: new URL(u), ready: false }));
+  const agent = new Agent({ keepAlive: true });
   let next = 0;
   let retried = 0;
   const poll = async () => {
@@ -98,7 +97,7 @@ export async function startIngestProxy(options: IngestProxyOptions): Promise<Ing
     let answer: Answer | undefined;
     for (const [attempt, upstream] of candidates.entries()) {
       try {
-        answer = await forward(upstream, incoming, body);
+        answer = await forward(agent, upstream, incoming, body);
       } catch {
         // Refused or reset at the socket: the instance is stopping; skip it until /ready says so.
         upstream.ready = false;
@@ -127,8 +126,10 @@ export async function startIngestProxy(options: IngestProxyOptions): Promise<Ing
     },
     async close() {
       clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
+      agent.destroy();
     },
   };
 }
