@@ -538,6 +538,54 @@ describe('query API over the merged rollups', () => {
       ]);
     });
 
+    it('breaks down by a time dimension and another one, buckets in order', async () => {
+      const r = await v2({
+        site_id: L,
+        metrics: ['pageviews'],
+        date_range: ['2026-10-25T10:00:00Z', '2026-10-25T13:59:59Z'],
+        dimensions: ['event:page', 'time:hour'],
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.results, [
+        { metrics: [60], dimensions: ['/', '2026-10-25 10:00:00'] },
+        { metrics: [40], dimensions: ['/pricing', '2026-10-25 10:00:00'] },
+        { metrics: [50], dimensions: ['/', '2026-10-25 11:00:00'] },
+        { metrics: [2], dimensions: ['/docs', '2026-10-25 12:00:00'] },
+        { metrics: [1], dimensions: ['/', '2026-10-25 12:00:00'] },
+        { metrics: [2], dimensions: ['/pricing', '2026-10-25 13:00:00'] },
+      ]);
+      // Days in the site's zone (Berlin's pages are live rows only): 22:30Z on 25 October is 23:30
+      // CET, after DST ended that night, so it stays on the 25th; 23:10Z is the 26th.
+      const days = await v2({
+        site_id: B,
+        metrics: ['pageviews'],
+        date_range: ['2026-10-24', '2026-10-26'],
+        dimensions: ['time:day', 'event:page'],
+        pagination: { limit: 1, offset: 1 },
+      });
+      assert.equal(days.status, 200, JSON.stringify(days.json));
+      const all = await v2({
+        site_id: B,
+        metrics: ['pageviews'],
+        date_range: ['2026-10-24', '2026-10-26'],
+        dimensions: ['time:day', 'event:page'],
+      });
+      assert.deepEqual(days.json.results, all.json.results.slice(1, 2));
+      const perDay = new Map<string, number>();
+      for (const row of all.json.results) {
+        perDay.set(row.dimensions[0], (perDay.get(row.dimensions[0]) ?? 0) + row.metrics[0]);
+      }
+      assert.deepEqual(Object.fromEntries(perDay), { '2026-10-25': 3, '2026-10-26': 4 });
+      const minute = await v2({
+        site_id: L,
+        metrics: ['pageviews'],
+        date_range: 'day',
+        dimensions: ['time:minute', 'event:page'],
+      });
+      assert.equal(minute.status, 400);
+      assert.match(minute.json.error.message, /time:minute/);
+    });
+
     it('refuses unknown dimensions and metrics with a 400', async () => {
       const city = await v2({
         site_id: L,

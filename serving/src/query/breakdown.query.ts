@@ -3,7 +3,8 @@ import type { Filter } from './filters.js';
 import { alias, type Metric } from './metrics.js';
 import { partParams, partSql, planParts, readMetrics } from './parts.js';
 import { type QueryContext, runQuery } from './run.js';
-import type { UnitRange } from './time.js';
+import type { Interval, UnitRange } from './time.js';
+import { bucketSql } from './timeseries.query.js';
 
 export interface BreakdownQuery {
   siteId: string;
@@ -15,13 +16,18 @@ export interface BreakdownQuery {
   orderBy: { metric: Metric; direction: 'asc' | 'desc' };
   limit: number;
   offset: number;
+  /** Also by time: the rows of each bucket in `tz` (buckets in time order, then the metric order). */
+  time?: { interval: Exclude<Interval, 'minute'>; tz: string };
 }
 
-export type BreakdownRow = { value: string } & Partial<Record<Metric, number>>;
+/** `time` is the bucket's start (epoch ms) when the breakdown is also by time. */
+export type BreakdownRow = { value: string; time?: number } & Partial<Record<Metric, number>>;
 
 /**
  * Top values of one dimension over a range of hours, sorted by a metric (ties by value, so pages
  * are stable), one page of them. One more row than the page is read to tell whether more follow.
+ * With `time`, the values of each bucket of the range (only the range's hours count, so a week cut
+ * by the range holds the part inside it), buckets in time order.
  */
 export async function queryBreakdown(
   ctx: QueryContext,
@@ -33,22 +39,30 @@ export async function queryBreakdown(
     last: q.units.last / 1000,
     limit: q.limit + 1,
     offset: q.offset,
+    ...(q.time ? { tz: q.time.tz } : {}),
   };
   const metrics = q.metrics.includes(q.orderBy.metric) ? q.metrics : [...q.metrics, q.orderBy.metric];
   const [part] = planParts(metrics, q.filters, params, q.dimension);
+  const interval = q.time?.interval;
+  const timeBucket = interval === undefined || interval === 'hour' ? (c: string) => c : bucketSql[interval];
   const inner = partSql(
     part!,
     "toDateTime({first:UInt32}, 'UTC')",
     "toDateTime({last:UInt32}, 'UTC')",
-    () => 'value',
+    interval ? (c) => `(toUnixTimestamp(${timeBucket(c)}), value)` : () => 'value',
   );
   const direction = q.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
-  const query = `SELECT bucket AS value, * EXCEPT bucket FROM (${inner})
-    ORDER BY ${alias(q.orderBy.metric)} ${direction}, value ASC
+  const query = `SELECT ${interval ? 'bucket.1 AS t, bucket.2 AS value' : 'bucket AS value'}, * EXCEPT bucket
+    FROM (${inner})
+    ORDER BY ${interval ? 't ASC, ' : ''}${alias(q.orderBy.metric)} ${direction}, value ASC
     LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
   const rows = await runQuery<Record<string, unknown>>(ctx, query, params);
   return {
-    rows: rows.slice(0, q.limit).map((row) => ({ value: String(row.value), ...readMetrics(row, q.metrics) })),
+    rows: rows.slice(0, q.limit).map((row) => ({
+      value: String(row.value),
+      ...(interval ? { time: Number(row.t) * 1000 } : {}),
+      ...readMetrics(row, q.metrics),
+    })),
     hasMore: rows.length > q.limit,
   };
 }

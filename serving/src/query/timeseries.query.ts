@@ -24,7 +24,7 @@ export const unitMs = (interval: Interval) => (interval === 'minute' ? MINUTE_MS
  * bucket its start falls in. toTimeZone keeps DST right (a Berlin day in March has 23 hours, in
  * October 25); minute and hour buckets are the units themselves, labelled in the zone.
  */
-const bucketSql: Record<Exclude<Interval, 'minute' | 'hour'>, (column: string) => string> = {
+export const bucketSql: Record<Exclude<Interval, 'minute' | 'hour'>, (column: string) => string> = {
   day: (c) => `toStartOfDay(toTimeZone(${c}, {tz:String}))`,
   week: (c) => `toDateTime(toMonday(toTimeZone(${c}, {tz:String})), {tz:String})`,
   month: (c) => `toDateTime(toStartOfMonth(toTimeZone(${c}, {tz:String})), {tz:String})`,

@@ -41,9 +41,9 @@ export const v2QueryRoutes =
           description:
             "Plausible's request body (site_id: the site id or its domain; metrics; date_range: a shortcut " +
             '(day, 24h, 7d, 28d, 30d, 91d, month, 6mo, 12mo, year) or [from, to]; dimensions: none, one ' +
-            'time dimension (time:minute/hour/day/week/month) or one of event:page, event:name, event:props:<key>, ' +
+            'time dimension (time:minute/hour/day/week/month), one of event:page, event:name, event:props:<key>, ' +
             'visit:entry_page, visit:exit_page, visit:source, visit:channel, visit:utm_*, visit:country, ' +
-            'visit:browser, visit:os, visit:device; filters over one dimension; order_by; pagination) and its ' +
+            'visit:browser, visit:os, visit:device, or a time dimension (not minute) and one of those; filters over one dimension; order_by; pagination) and its ' +
             'answer {results: [{metrics, dimensions}], meta, query}. meta.authoritative_until says up to where ' +
             'the numbers are final.',
           tags: ['query'],
@@ -66,16 +66,18 @@ export const v2QueryRoutes =
 
           const time = q.dimensions.map((d) => v2TimeDimension(d)).filter((d) => d !== undefined);
           const others = q.dimensions.filter((d) => v2TimeDimension(d) === undefined);
-          if (time.length > 0 && others.length > 0) {
-            throw unsupportedQuery('dimensions', 'a time dimension and another dimension cannot be combined');
+          if (time.length > 1 || others.length > 1) {
+            throw invalidQuery('dimensions', 'at most one time dimension and one other dimension');
           }
-          if (time.length > 1 || others.length > 1) throw invalidQuery('dimensions', 'at most one dimension');
+          if (time[0] === 'minute' && others.length > 0) {
+            throw unsupportedQuery('dimensions', 'time:minute cannot be combined with another dimension');
+          }
           checkOrderBy(q.order_by, [...q.metrics.map(String), ...q.dimensions]);
           const order = q.order_by?.[0];
 
           let results: Row[];
           let units: ReturnType<typeof resolveUnits>;
-          if (time[0]) {
+          if (time[0] && others.length === 0) {
             const interval = time[0];
             const maxMs = interval === 'minute' ? DAY_MS : MAX_RANGE_DAYS * DAY_MS;
             units = resolveUnits(range.from, range.to, tz, unitMs(interval), maxMs);
@@ -100,7 +102,9 @@ export const v2QueryRoutes =
           } else if (others[0]) {
             const dimension = v2Dimension(others[0], 'dimensions.0');
             units = resolveUnits(range.from, range.to, tz, HOUR_MS, MAX_RANGE_DAYS * DAY_MS);
-            const orderMetric = order && order[0] !== others[0] ? (order[0] as Metric) : metrics[0]!;
+            const orderMetric =
+              order && metrics.includes(order[0] as Metric) ? (order[0] as Metric) : metrics[0]!;
+            const interval = time[0] === 'minute' ? undefined : time[0];
             const { rows } = await queryBreakdown(ctx, {
               siteId,
               dimension,
@@ -110,8 +114,15 @@ export const v2QueryRoutes =
               orderBy: { metric: orderMetric, direction: order?.[1] ?? 'desc' },
               limit,
               offset,
+              ...(interval ? { time: { interval, tz } } : {}),
             });
-            results = rows.map((r) => ({ metrics: metrics.map((m) => r[m] ?? 0), dimensions: [r.value] }));
+            // Dimensions in the order the query named them; a time bucket labelled as for time alone.
+            results = rows.map((r) => ({
+              metrics: metrics.map((m) => r[m] ?? 0),
+              dimensions: q.dimensions.map((d) =>
+                interval && v2TimeDimension(d) ? v2TimeLabel(formatInZone(r.time!, tz), interval) : r.value,
+              ),
+            }));
           } else {
             units = resolveUnits(range.from, range.to, tz, HOUR_MS, MAX_RANGE_DAYS * DAY_MS);
             const totals = await queryAggregate(ctx, { siteId, metrics, units, filters });
@@ -131,7 +142,7 @@ export const v2QueryRoutes =
               metrics: q.metrics,
               date_range: [
                 formatInZone(units.first, tz),
-                formatInZone(units.last + unitMs(time[0] ?? 'hour') - 1000, tz),
+                formatInZone(units.last + unitMs(others.length ? 'hour' : (time[0] ?? 'hour')) - 1000, tz),
               ],
               dimensions: q.dimensions,
               filters: q.filters,
