@@ -135,16 +135,22 @@ export class ServiceClient {
     ledger: Ledger,
     ms: number,
   ): Promise<number> {
-    let found = 0;
+    let found: number | undefined;
+    let failure: unknown;
     await until(
       async () => {
-        const stored = await this.sql(reader, site, ledger.storedQuery());
+        const stored = await this.sql(reader, site, ledger.storedQuery()).catch((error: unknown) => {
+          failure = error;
+          throw error;
+        });
         found = ledger.found(stored as { requests: number[]; events: number[] });
         return found === ledger.ackedEvents;
       },
       ms,
       5000,
     );
+    // A query that never answered is the soak's own failure, not a loss.
+    if (found === undefined) throw failure;
     return found;
   }
 
