@@ -4,6 +4,7 @@ import {
   type Config,
   type Logger,
   loadSites,
+  logOutages,
   type Redis,
   readWatermark,
   siteIdSchema,
@@ -110,7 +111,7 @@ export class BatchLayer {
 
     // The worker blocks on its own connection; BullMQ leaves connections it was given open, so
     // close() closes this one.
-    const workerRedis = redis.duplicate();
+    const workerRedis = logOutages(redis.duplicate(), logger.child({ redis: 'batch-worker' }));
     const worker = new Worker(
       config.BATCH_QUEUE,
       async (job: Job) => {
@@ -142,6 +143,15 @@ export class BatchLayer {
       { connection: workerRedis, concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
     );
     worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
+    // BullMQ re-emits every failed reconnect attempt here: each message is logged once a minute.
+    const lastLogged = new Map<string, number>();
+    const logQueueError = (error: Error) => {
+      if (Date.now() - (lastLogged.get(error.message) ?? 0) < 60_000) return;
+      lastLogged.set(error.message, Date.now());
+      logger.warn({ err: error.message }, 'batch queue error (the same message is muted for a minute)');
+    };
+    worker.on('error', logQueueError);
+    queue.on('error', logQueueError);
     if (deps.planAtStart !== false)
       await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
     return new BatchLayer(queue, worker, workerRedis, ch, logic);

@@ -173,7 +173,10 @@ async function batchRole(ctx: RoleContext): Promise<RoleParts> {
   // The heavy recomputes get a ClickHouse connection of their own, so they never queue the query
   // API's reads, and a Redis connection BullMQ may block on.
   const batchClient = createClickHouse(ctx.config);
-  const bullRedis = createRedis(ctx.config, { forBullMQ: true });
+  const bullRedis = createRedis(ctx.config, {
+    forBullMQ: true,
+    logger: ctx.logger.child({ redis: 'batch' }),
+  });
   const batch = await BatchLayer.start({
     config: ctx.config,
     ch: batchClient,
@@ -318,7 +321,7 @@ export async function startRoles(
   await ensureEventsTopic(kafka, config);
   const schemaClient = createClickHouse(config);
   await applySchema(schemaClient, config, logger.child({ role: 'speed-layer' }));
-  const redis = createRedis(config);
+  const redis = createRedis(config, { logger });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const ctx: RoleContext = { config, logger, registry, kafka, redis, schemaClient };
