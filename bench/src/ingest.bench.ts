@@ -12,15 +12,15 @@
  *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded]
  */
 
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { createLogger } from '@sightline/core';
+import { parseArgs } from 'node:util';
+import { createLogger, toClickHouseTime } from '@sightline/core';
 import autocannon from 'autocannon';
 import { root, startBareServer, startIngestRole, startService } from './ingest/service-process.js';
+import { seedSites } from './soak/service-client.js';
 import { importStack } from './speed/runtime-imports.js';
 
 const { values } = parseArgs({
@@ -117,16 +117,17 @@ try {
       // The consuming ClickHouse is another machine in the cluster mode: not on these cores.
       CLICKHOUSE_KAFKA_BROKERS: '127.0.0.1:1',
     };
-    const { stdout: siteId } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--conditions=development',
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'ingest/prepare-site.ts'),
-      ],
-      { cwd: root, env: { ...process.env, ...roleEnv } },
-    );
+    // The site a serving process would otherwise create, in the role's own chDB.
+    const siteId = 's_bench';
+    await seedSites(roleEnv, [
+      {
+        site_id: siteId,
+        domain: 'bench.example',
+        timezone: 'UTC',
+        allowed_hostnames: [],
+        created_at: toClickHouseTime(Date.now()),
+      },
+    ]);
     const ingest = await startIngestRole(roleEnv, 18480);
     const bare = await startBareServer();
     try {

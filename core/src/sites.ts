@@ -48,8 +48,17 @@ export async function createSite(ch: ClickHouseClient, input: NewSite): Promise<
   if (existing.some((s) => s.domain === input.domain))
     throw new DomainTakenError(`domain ${input.domain} already has a site`);
   const site: Site = { site_id: newSiteId(), ...input, created_at: toClickHouseTime(Date.now()) };
-  await ch.insert({ table: 'sites', values: [{ ...site, version: Date.now() }], format: 'JSONEachRow' });
+  await storeSites(ch, [site]);
   return site;
+}
+
+/** Writes sites as they are (a newer version of a site replaces the older one). */
+export async function storeSites(ch: ClickHouseClient, sites: Site[]): Promise<void> {
+  await ch.insert({
+    table: 'sites',
+    values: sites.map((site) => ({ ...site, version: Date.now() })),
+    format: 'JSONEachRow',
+  });
 }
 
 export async function loadSites(ch: ClickHouseClient): Promise<Site[]> {

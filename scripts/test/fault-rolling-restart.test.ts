@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Ledger, postEvents, ServiceClient, startProcess, stopProcess } from '@sightline/bench';
+import { Ledger, postEvents, ServiceClient, seedSites, startProcess, stopProcess } from '@sightline/bench';
 import type { Site } from '@sightline/core';
 import { testStack } from '@sightline/core/testing';
 import { type IngestProxy, startIngestProxy } from '../src/ingest-proxy.js';
 import { freePort } from '../src/stack/index.js';
 
-const seedScript = path.resolve(import.meta.dirname, 'support/seed-sites.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rolling restart of two ingest instances behind a proxy', () => {
@@ -65,17 +63,7 @@ describe('rolling restart of two ingest instances behind a proxy', () => {
     ];
     const running: ChildProcess[] = [];
     for (const instance of instances) {
-      const seed = spawn(
-        process.execPath,
-        ['--conditions=development', '--import', 'tsx', seedScript, JSON.stringify([site])],
-        { env: { ...process.env, ...instance.env }, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let stderr = '';
-      seed.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const [code] = await once(seed, 'exit');
-      assert.equal(code, 0, `the site is seeded in the instance’s chDB: ${stderr}`);
+      await seedSites(instance.env, [site]);
       const child = await instance.start();
       running.push(child);
       children.push(child);

@@ -1,8 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Site } from '@sightline/core';
 import { root } from '../ingest/service-process.js';
+import { sleep } from '../speed/util.js';
 import type { Ledger } from './ledger.js';
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `everyMs` until it answers true or `ms` pass; the time it did, or undefined. */
 export async function until(
@@ -44,6 +46,24 @@ export async function startProcess(
     throw new Error(`${script} was not ready within 180 s`);
   }
   return child;
+}
+
+/**
+ * Applies the schema to the chDB of a role's environment (its DATA_DIR) and stores `sites` there, in
+ * a child process (bench/src/seed-sites.ts): for an ingest role started without a serving process.
+ */
+export async function seedSites(env: Record<string, string>, sites: Site[]): Promise<void> {
+  await promisify(execFile)(
+    process.execPath,
+    [
+      '--conditions=development',
+      '--import',
+      'tsx',
+      path.join(root, 'bench/src/seed-sites.ts'),
+      JSON.stringify(sites),
+    ],
+    { cwd: root, env: { ...process.env, ...env } },
+  );
 }
 
 /** Sends `signal` and waits for the exit; the exit code (null when killed by the signal). */
