@@ -1,8 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { sleep } from '../speed/util.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A redis-server of the soak's own, on its own port, so restarting it touches nobody else's Redis. */
 export interface SoakRedis {

@@ -1,15 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@sightline/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { importStack, type LocalKafka } from '../speed/runtime-imports.js';
+import { sleep } from '../speed/util.js';
 import { Ledger } from './ledger.js';
 import { startSoakRedis } from './redis-server.js';
-import { postEvents, ServiceClient, sleep, startProcess, stopProcess, until } from './service-client.js';
+import { postEvents, ServiceClient, startProcess, stopProcess, until } from './service-client.js';
 
 export interface SoakOptions {
   minutes: number;
@@ -63,14 +63,6 @@ export interface SoakResult {
   ok: boolean;
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 /**
  * The soak: the service (`scripts/src/start.ts`) as its own process with a Kafka and a Redis of the
  * soak's own, steady traffic to POST /v1/events, and faults spread over the run. The events are
@@ -82,11 +74,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-soak-'));
   const unique = `soak-${Date.now().toString(36)}`;
+  const { startLocalKafka, freePort } = await importStack();
   const port = await freePort();
   const kafkaPorts = { port: await freePort(), controllerPort: await freePort() };
   const adminToken = `soak-admin-${randomUUID()}`;
   const logger = createLogger({ LOG_LEVEL: 'warn' } as never);
-  const { startLocalKafka } = await importStack();
   const startKafka = () =>
     startLocalKafka({ dataDir: path.join(dataDir, 'kafka-owner'), logger, ...kafkaPorts });
   log('Starting Kafka and Redis…');

@@ -41,6 +41,8 @@ export interface LocalKafka {
 }
 
 export interface StackModule {
+  /** An unused loopback TCP port. */
+  freePort(): Promise<number>;
   startLocalKafka(options: {
     dataDir: string;
     port: number;
