@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
+import { startProcess, stopProcess } from '@sightline/bench';
 import {
   type ClickHouseClient,
   type Config,
@@ -14,13 +14,12 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { freePort } from '../src/stack/index.js';
 import { logger } from './support/service.js';
 
-const start = path.resolve(import.meta.dirname, '../src/start.ts');
-
-/** The service as `npm start` runs it, in a process of its own: its chDB holds the Kafka engine's consumer. */
-async function startService(config: Config, port: number): Promise<ChildProcess> {
+/**
+ * The service as `npm start` runs it, in a process of its own (its chDB holds the Kafka engine's
+ * consumer), with the test stack's Kafka, Redis, topic and data directory.
+ */
+function startService(config: Config, port: number): Promise<ChildProcess> {
   const env: Record<string, string> = {
-    HOME: process.env.HOME ?? '/root',
-    PATH: process.env.PATH ?? '',
     KAFKA_BROKERS: config.KAFKA_BROKERS!,
     REDIS_URL: config.REDIS_URL!,
     DATA_DIR: config.DATA_DIR,
@@ -32,29 +31,7 @@ async function startService(config: Config, port: number): Promise<ChildProcess>
     PORT: String(port),
     LOG_LEVEL: 'warn',
   };
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', start], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`the service exited with ${child.exitCode} before it was ready`);
-    const ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return child;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the service was not ready within 180 s');
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
+  return startProcess('scripts/src/start.ts', [], env, `http://127.0.0.1:${port}`, 2);
 }
 
 /** End offsets of the topic's partitions, and the Kafka engine group's committed offsets. */
@@ -154,8 +131,7 @@ describe('the consuming side restarts mid-stream', () => {
     const before = produced.length - (await lag(kafka, config));
     assert.ok(before > 0, 'the engine was consuming before the kill');
     const killed = children[0]!;
-    killed.kill('SIGKILL');
-    await exited(killed);
+    await stopProcess(killed, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 3000));
     const restarted = Date.now();
     children.push(await startService(config, port));
@@ -167,8 +143,7 @@ describe('the consuming side restarts mid-stream', () => {
 
     // A graceful stop (SIGTERM, as a rolling restart does) mid-stream, and another start.
     const stopped = children[1]!;
-    stopped.kill('SIGTERM');
-    await exited(stopped);
+    await stopProcess(stopped, 'SIGTERM');
     const admin = kafka.admin();
     await admin.connect();
     const {
@@ -191,8 +166,7 @@ describe('the consuming side restarts mid-stream', () => {
 
     // chDB's data directory belongs to one process: stop the service, then read it here.
     const service = children[2]!;
-    service.kill('SIGTERM');
-    await exited(service);
+    await stopProcess(service, 'SIGTERM');
     ch = createClickHouse(config);
     const rows = await (
       await ch.query({
