@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type ClickHouseClient,
   type Config,
@@ -9,7 +9,7 @@ import {
   readWatermark,
   siteIdSchema,
 } from '@sightline/core';
-import { type Job, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
 import { cleanupSupersededRuns } from './cleanup.js';
 import { type RebuildOutcome, rebuildRawDay } from './rebuild-raw.js';
@@ -114,7 +114,7 @@ export class BatchLayer {
     const workerRedis = logOutages(redis.duplicate(), logger.child({ redis: 'batch-worker' }));
     const worker = new Worker(
       config.BATCH_QUEUE,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const data = batchJobSchema.parse(job.data);
         if (data.type === 'plan') {
           const hours = await hoursToRecompute(ch, Date.now(), config.BATCH_LATE_WINDOW_HOURS);
@@ -130,11 +130,14 @@ export class BatchLayer {
           if (cleaned.runs) logger.info(cleaned, 'batch cleanup: superseded runs deleted');
           return cleaned;
         }
-        const result = await recomputeHour(ch, new Date(data.hour), {
-          reason: data.reason,
-          sites: data.sites,
-          logic,
-        });
+        const result = await oneRunPerHour(redis, `${config.BATCH_QUEUE}:${data.hour}`, () =>
+          recomputeHour(ch, new Date(data.hour), { reason: data.reason, sites: data.sites, logic }),
+        );
+        if (!result) {
+          // Another worker is recomputing this hour: wait for it without spending an attempt.
+          await job.moveToDelayed(Date.now() + 2000, token);
+          throw new DelayedError();
+        }
         logger.info(result, 'batch hour committed');
         return result;
       },
@@ -269,6 +272,36 @@ async function enqueue(
       };
     }),
   );
+}
+
+const HOUR_LOCK_MS = 60_000;
+
+/**
+ * Runs `body` unless another run of the same hour holds the hour's lock in Redis (then undefined).
+ * A site-scoped run carries the other sites over from the run committed when it started, so two runs
+ * of one hour at once (BATCH_CONCURRENCY > 1, or several batch workers) would let the later commit
+ * bring back the earlier one's sites as they were. The lock is renewed while the run lasts and
+ * expires a minute after a worker that died holding it.
+ */
+async function oneRunPerHour<T>(redis: Redis, hour: string, body: () => Promise<T>): Promise<T | undefined> {
+  const key = `sightline:batch-hour-lock:${hour}`;
+  const owner = randomUUID();
+  if (!(await redis.set(key, owner, 'PX', HOUR_LOCK_MS, 'NX'))) return undefined;
+  const renew = setInterval(() => void redis.pexpire(key, HOUR_LOCK_MS).catch(() => {}), HOUR_LOCK_MS / 3);
+  try {
+    return await body();
+  } finally {
+    clearInterval(renew);
+    // Deletes the lock only if it is still this run's (compare and delete in one step).
+    await redis
+      .eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
+        1,
+        key,
+        owner,
+      )
+      .catch(() => {});
+  }
 }
 
 function scopeKey(sites: string[]): string {

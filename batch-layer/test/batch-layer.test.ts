@@ -150,4 +150,45 @@ describe('the batch layer through its queue: plan, reprocess, logic versions, si
       });
     });
   });
+  it("two site-scoped reprocesses of one hour running at once keep both sites' new numbers", async () => {
+    // Each run carries the other sites over from the committed run it started from: without one
+    // run of an hour at a time, the later commit would bring back the first one's sites as they were.
+    const bumped: BatchLogic = { version: currentLogic.version + 2, sessionGapSeconds: 600 };
+    const concurrent = { ...config, BATCH_CONCURRENCY: 2 };
+    const batch = await BatchLayer.start({
+      config: concurrent,
+      ch,
+      redis,
+      logger,
+      logic: bumped,
+      planAtStart: false,
+    });
+    try {
+      const since = Date.now() - 1;
+      const range = { from: new Date(H), to: new Date(H + HOUR_MS) };
+      await batch.reprocess(range.from, range.to, [x]);
+      await batch.reprocess(range.from, range.to, [y]);
+      // runsSince counts committed hours: batch_runs has a row per run.
+      const runs = async () => {
+        const [row] = await (
+          await ch.query({
+            query: `SELECT count() AS n FROM batch_runs WHERE hour = {h:DateTime('UTC')} AND status = 'committed'
+                      AND finished_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')`,
+            query_params: { h: hourParam, since },
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: number }>();
+        return Number(row?.n);
+      };
+      await until(async () => (await runs()) === 2, 'both reprocesses committed');
+      for (const site of [x, y])
+        assert.equal(
+          (await committed(site))?.logic_version,
+          bumped.version,
+          `site ${site === x ? 'x' : 'y'}`,
+        );
+    } finally {
+      await batch.close();
+    }
+  });
 });
