@@ -104,7 +104,8 @@ export async function ingestHarness(
         const timer = setTimeout(resolve, waitMs);
         void consumer.run({
           eachMessage: async ({ message }) => {
-            events.push(JSON.parse(String(message.value)) as StoredEvent);
+            // Several events per message, one JSON row each (see toMessages).
+            for (const row of String(message.value).split('\n')) events.push(JSON.parse(row) as StoredEvent);
             if (events.length >= count) {
               clearTimeout(timer);
               resolve();

@@ -35,12 +35,16 @@ export interface ReplayOptions {
 }
 
 export interface ReplayResult {
-  /** Messages read in the range: inserted + skipped + deadLetters. */
+  /** Messages read in the range. Ingest puts several events in one message (one JSON row each). */
   messages: number;
+  /** Events inserted into events_raw. */
   inserted: number;
   /** Valid events whose event_id was already in events_raw (or earlier in the same round). */
   skipped: number;
-  /** Messages that are not a valid stored event; each is in events_dead_letter once, however often replayed. */
+  /**
+   * Messages with a row that is not a valid stored event (dead-lettered whole); each is in
+   * events_dead_letter once, however often replayed.
+   */
   deadLetters: number;
 }
 
@@ -58,7 +62,7 @@ interface Taken {
   message: KafkaMessage;
 }
 
-type Parsed = { ok: true; event: StoredEvent } | { ok: false; error: string };
+type Parsed = { ok: true; events: StoredEvent[] } | { ok: false; error: string };
 
 const defaultBatchSize = 5000;
 
@@ -230,7 +234,7 @@ async function replayRound(
       kafka_ts: toClickHouseTime(Number(message.timestamp)),
     };
     const parsed = parseMessage(message.value);
-    if (parsed.ok) events.push({ ...parsed.event, ...kafka });
+    if (parsed.ok) for (const event of parsed.events) events.push({ ...event, ...kafka });
     else
       dead.push({
         kafka_topic: topic,
@@ -262,11 +266,30 @@ async function replayRound(
 const clickHouseTime = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?$/;
 const decimal = /^-?\d{1,14}(?:\.\d{1,4})?$/;
 
+/**
+ * The events of one message: one JSON row each, on lines of their own (JSONEachRow, as ClickHouse's
+ * Kafka engine reads it). Like that engine with kafka_handle_error_mode = 'stream', a message with
+ * one bad row is dead-lettered whole, so a replay stores what the stream would have.
+ */
 export function parseMessage(value: Buffer | null): Parsed {
   if (!value || value.length === 0) return { ok: false, error: 'empty message' };
+  const events: StoredEvent[] = [];
+  const lines = value.toString('utf8').split('\n');
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    const parsed = parseRow(line);
+    if (!parsed.ok)
+      return { ok: false, error: lines.length > 1 ? `row ${index + 1}: ${parsed.error}` : parsed.error };
+    events.push(parsed.event);
+  }
+  if (events.length === 0) return { ok: false, error: 'empty message' };
+  return { ok: true, events };
+}
+
+function parseRow(line: string): { ok: true; event: StoredEvent } | { ok: false; error: string } {
   let json: unknown;
   try {
-    json = JSON.parse(value.toString('utf8'));
+    json = JSON.parse(line);
   } catch (err) {
     return { ok: false, error: `not JSON: ${(err as Error).message}` };
   }

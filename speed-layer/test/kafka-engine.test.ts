@@ -114,4 +114,47 @@ describe("ClickHouse's Kafka engine inside chDB", () => {
     }
     assert.deepEqual(status, { lag: 0, deadLetters: 1 });
   });
+
+  it('reads every row of a message with several events; one bad row dead-letters its whole message', async () => {
+    // Ingest puts up to 100 events in one message, one JSON row each, and sends an event ClickHouse
+    // may refuse alone (ingest/src/event-producer.ts, toMessages): what follows is why.
+    const at = Date.UTC(2026, 10, 20, 11, 0);
+    const good = Array.from({ length: 100 }, (_, i) => makeStoredEvent({ site_id: 'delta', at: at + i }));
+    const spoilt = [makeStoredEvent({ site_id: 'delta', at }), makeStoredEvent({ site_id: 'delta', at })];
+    const badRow = JSON.stringify(makeStoredEvent({ site_id: 'delta', at, revenue_amount: '1e+21' }));
+    const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({
+      topic: config.KAFKA_EVENTS_TOPIC,
+      acks: -1,
+      messages: [
+        { key: 'delta', value: good.map((e) => JSON.stringify(e)).join('\n') },
+        { key: 'delta', value: [JSON.stringify(spoilt[0]), badRow, JSON.stringify(spoilt[1])].join('\n') },
+      ],
+    });
+    await producer.disconnect();
+
+    const deadline = Date.now() + 30_000;
+    let stored: { n: number; offsets: number }[] = [];
+    let dead: { raw_message: string }[] = [];
+    while (Date.now() < deadline) {
+      stored = await rows(
+        ch,
+        "SELECT count() AS n, uniqExact(kafka_offset) AS offsets FROM events_raw WHERE site_id = 'delta'",
+      );
+      dead = await rows(
+        ch,
+        'SELECT raw_message FROM events_dead_letter WHERE raw_message LIKE \'%"delta"%\'',
+      );
+      if (Number(stored[0]!.n) >= good.length && dead.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(
+      [Number(stored[0]!.n), Number(stored[0]!.offsets)],
+      [good.length, 1],
+      'every row of the good message, all at its one offset; none of the spoilt message',
+    );
+    assert.equal(dead.length, 1, 'the spoilt message is one dead letter');
+    assert.equal(dead[0]!.raw_message.split('\n').length, 3, 'holding all of its rows');
+  });
 });

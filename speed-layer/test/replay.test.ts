@@ -220,6 +220,34 @@ describe('replay: re-reading the topic into events_raw', () => {
     assert.equal(await count(), 1900);
   });
 
+  it('replays every row of a message with several events, and dead-letters one with a bad row whole', async () => {
+    // As ingest sends them (ingest/src/event-producer.ts, toMessages), and as ClickHouse's Kafka
+    // engine treats them.
+    await sleep(50);
+    const from = Date.now();
+    const good = Array.from({ length: 3 }, () => makeStoredEvent({ site_id: 'beta', at }));
+    const spoilt = [
+      makeStoredEvent({ site_id: 'beta', at }),
+      { ...makeStoredEvent({ site_id: 'beta' }), ts: 'x' },
+    ];
+    await produce([
+      { key: 'beta', value: good.map((e) => JSON.stringify(e)).join('\n') },
+      { key: 'beta', value: spoilt.map((e) => JSON.stringify(e)).join('\n') },
+    ]);
+    assert.deepEqual(await replay({ from: { timestamp: from } }), {
+      messages: 2,
+      inserted: 3,
+      skipped: 0,
+      deadLetters: 1,
+    });
+    assert.equal(await count(), 1903);
+    const [dead] = await rows<{ error: string }>(
+      ch,
+      'SELECT error FROM events_dead_letter ORDER BY kafka_ts DESC LIMIT 1',
+    );
+    assert.match(dead!.error, /^row 2: not a stored event: ts/);
+  });
+
   it('leaves no consumer group behind and returns at once when there is nothing to read', async () => {
     const admin = kafka.admin();
     await admin.connect();
