@@ -3,6 +3,12 @@ import path from 'node:path';
 
 export const root = path.resolve(import.meta.dirname, '../../..');
 
+/**
+ * The V8 flag `npm start` and `npm run role` give the service (scripts/bin/start.mjs says why); the
+ * bare route gets it too, so both sides of the comparison run with the same heap.
+ */
+const nodeFlags = ['--max-semi-space-size=64'];
+
 export interface RunningProcess {
   url: string;
   stop(): Promise<void>;
@@ -35,11 +41,15 @@ async function startReady(
   env: Record<string, string>,
   port: number,
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, '--conditions=development', '--import', 'tsx', ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
@@ -58,7 +68,7 @@ async function startReady(
 
 export async function startBareServer(): Promise<RunningProcess> {
   const child = fork(path.join(import.meta.dirname, 'bare-server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...nodeFlags, '--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
