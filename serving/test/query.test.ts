@@ -99,6 +99,24 @@ describe('query API over the merged rollups', () => {
       { pageviews: 999, visitors: [99] },
       '00000000-0000-0000-0000-000000000002',
     );
+    // A run of a committed hour that is not its committed one (a recompute in flight, or one a
+    // reprocess superseded): invisible too.
+    await insertBatchHour(
+      ch,
+      L,
+      '2026-10-25T10:00:00Z',
+      { pageviews: 999, visitors: [99] },
+      '00000000-0000-0000-0000-000000000002',
+    );
+    await insertBatchDimension(
+      ch,
+      L,
+      '2026-10-25T10:00:00Z',
+      'page',
+      '/',
+      { pageviews: 999, visitors: [99] },
+      '00000000-0000-0000-0000-000000000002',
+    );
     const dim = (hour: string, d: string, v: string, n: Parameters<typeof insertBatchDimension>[5]) =>
       insertBatchDimension(ch, L, `2026-10-25T${hour}:00:00Z`, d, v, n);
     await dim('10', 'page', '/', { pageviews: 60, visitors: [1, 2] });

@@ -22,15 +22,14 @@ interface ClickHouseErrorLike {
 }
 
 /**
- * Per query, not once on the connection: a chDB connection keeps the settings of its last query for
- * the next one. One thread per query: serving queries read a few hundred rollup rows, and many of
- * them run at once on few cores, where more threads per query only add switching.
+ * In each query's own SETTINGS clause, which holds for that query only, rather than as
+ * clickhouse_settings, which chDB runs as SET statements that stay on the connection for the next
+ * query and cost 0.8 ms more per query (SELECT 1: 2.7 ms against 2.0 ms, medians of 300). One thread
+ * per query: serving queries read a few hundred rollup rows, and many of them run at once on few
+ * cores, where more threads per query only add switching.
  */
-const servingSettings = (timeoutSeconds: number) => ({
-  max_execution_time: timeoutSeconds,
-  timeout_overflow_mode: 'throw' as const,
-  max_threads: 1,
-});
+const servingSettings = (timeoutSeconds: number) =>
+  `SETTINGS max_execution_time = ${Number(timeoutSeconds)}, timeout_overflow_mode = 'throw', max_threads = 1`;
 
 /**
  * Runs one read with the serving time limit and settings.
@@ -44,10 +43,9 @@ export async function runQuery<T>(
 ): Promise<T[]> {
   try {
     const result = await ctx.ch.query({
-      query,
+      query: `${query}\n${servingSettings(ctx.timeoutSeconds)}`,
       query_params: params,
       format: 'JSONEachRow',
-      clickhouse_settings: servingSettings(ctx.timeoutSeconds),
     });
     return await result.json<T>();
   } catch (error) {
