@@ -11,7 +11,7 @@
  *      answered by scanning events_raw at query time, through the same pool and HTTP server.
  *
  *   npm run bench:serving -- [--sites 10000] [--events 10000000] [--seconds 20] [--connections 50]
- *                            [--pool 4] [--no-record]
+ *                            [--pool 4] [--data-dir DIR] [--no-record]
  */
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,9 @@ const usage = `Usage: npm run bench:serving -- [options]
   --batch-hours N  hours recomputed by the batch, ending 6 hours before the end (default: all of
                    them, 714; fewer is for quick trials: hours below the watermark without a
                    committed batch run read as empty)
+  --data-dir DIR   keep the data in DIR; a DIR loaded by an earlier run (same --sites, --events and
+                   --batch-hours) is measured again without loading it, so settings and code can be
+                   compared on the same data
   --no-record      print only; do not append to bench/RESULTS.md`;
 
 const { values } = parseArgs({
@@ -51,6 +54,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     pool: { type: 'string', default: '4' },
     'batch-hours': { type: 'string', default: String(30 * 24 - 6) },
+    'data-dir': { type: 'string' },
     'no-record': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -191,7 +195,8 @@ async function phase(
   return row;
 }
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-bench-serving-'));
+const keptDir = values['data-dir'] ? path.resolve(values['data-dir']) : undefined;
+const dataDir = keptDir ?? (await mkdtemp(path.join(tmpdir(), 'sightline-bench-serving-')));
 const config = loadConfig({ ...process.env, DATA_DIR: dataDir, CLICKHOUSE_URL: '', LOG_LEVEL: 'warn' });
 const ch = createClickHouse(config);
 const pool = new ClickHousePool(Array.from({ length: poolSize }, () => createClickHouse(config)));
@@ -228,49 +233,61 @@ try {
     await ch.command({ query: `DROP VIEW IF EXISTS ${view}` });
   await ch.command({ query: 'DROP TABLE IF EXISTS events_queue' });
 
-  // With a batch run, only the last LIVE_HOURS are read from the speed rollups (every hour before is
-  // below the watermark), so the speed views are detached while the earlier hours' events are
-  // generated: the rollups the queries read are as they would be, and the data loads several times
-  // faster. Without one, every hour is live.
-  let started = performance.now();
-  const liveFrom = batchHours > 0 ? END - LIVE_HOURS * HOUR_MS : START;
-  const liveEvents = Math.round((events * (END - liveFrom)) / (END - START));
-  const generate = async (first: number, count: number, from: number, to: number) => {
-    for (let offset = first; offset < first + count; offset += CHUNK) {
-      await ch.command({
-        query: generateSql,
-        query_params: {
-          sites,
-          start: from / 1000,
-          span: to - from,
-          offset,
-          count: Math.min(CHUNK, first + count - offset),
-        },
-        clickhouse_settings: { max_execution_time: 0 },
-      });
-      log(`generated ${fmt(Math.min(offset + CHUNK, first + count))} events`);
-    }
-  };
-  for (const view of speedViews) await ch.command({ query: `DETACH TABLE ${view}` });
-  await generate(0, events - liveEvents, START, liveFrom);
-  for (const view of speedViews) await ch.command({ query: `ATTACH TABLE ${view}` });
-  await generate(events - liveEvents, liveEvents, liveFrom, END);
-  await ch.command({
-    query: `INSERT INTO sites (site_id, domain, timezone, allowed_hostnames, created_at, version)
-            SELECT concat('site-', toString(number)), concat('site', toString(number), '.example'), 'UTC', [], now64(3), 1
-            FROM numbers({sites:UInt32})`,
-    query_params: { sites },
-  });
-  const generateSeconds = (performance.now() - started) / 1000;
+  /** Generates the events and runs the batch over them; says how long each took. */
+  const loadData = async (): Promise<string> => {
+    const started = performance.now();
+    // With a batch run, only the last LIVE_HOURS are read from the speed rollups (every hour before is
+    // below the watermark), so the speed views are detached while the earlier hours' events are
+    // generated: the rollups the queries read are as they would be, and the data loads several times
+    // faster. Without one, every hour is live.
+    const liveFrom = batchHours > 0 ? END - LIVE_HOURS * HOUR_MS : START;
+    const liveEvents = Math.round((events * (END - liveFrom)) / (END - START));
+    const generate = async (first: number, count: number, from: number, to: number) => {
+      for (let offset = first; offset < first + count; offset += CHUNK) {
+        await ch.command({
+          query: generateSql,
+          query_params: {
+            sites,
+            start: from / 1000,
+            span: to - from,
+            offset,
+            count: Math.min(CHUNK, first + count - offset),
+          },
+          clickhouse_settings: { max_execution_time: 0 },
+        });
+        log(`generated ${fmt(Math.min(offset + CHUNK, first + count))} events`);
+      }
+    };
+    for (const view of speedViews) await ch.command({ query: `DETACH TABLE ${view}` });
+    await generate(0, events - liveEvents, START, liveFrom);
+    for (const view of speedViews) await ch.command({ query: `ATTACH TABLE ${view}` });
+    await generate(events - liveEvents, liveEvents, liveFrom, END);
+    await ch.command({
+      query: `INSERT INTO sites (site_id, domain, timezone, allowed_hostnames, created_at, version)
+              SELECT concat('site-', toString(number)), concat('site', toString(number), '.example'), 'UTC', [], now64(3), 1
+              FROM numbers({sites:UInt32})`,
+      query_params: { sites },
+    });
+    const generateSeconds = (performance.now() - started) / 1000;
 
-  started = performance.now();
-  const batch = await load<BatchLayerModule>('@sightline/batch-layer');
-  const firstBatchHour = END - (LIVE_HOURS + batchHours) * HOUR_MS;
-  for (let h = 0; h < batchHours; h += 1) {
-    await batch.recomputeHour(ch, new Date(firstBatchHour + h * HOUR_MS), { reason: 'bench' });
-    if ((h + 1) % 72 === 0) log(`batch: ${h + 1}/${batchHours} hours committed`);
-  }
-  const batchSeconds = (performance.now() - started) / 1000;
+    const batchStarted = performance.now();
+    const batch = await load<BatchLayerModule>('@sightline/batch-layer');
+    const firstBatchHour = END - (LIVE_HOURS + batchHours) * HOUR_MS;
+    for (let h = 0; h < batchHours; h += 1) {
+      await batch.recomputeHour(ch, new Date(firstBatchHour + h * HOUR_MS), { reason: 'bench' });
+      if ((h + 1) % 72 === 0) log(`batch: ${h + 1}/${batchHours} hours committed`);
+    }
+    const batchSeconds = (performance.now() - batchStarted) / 1000;
+    return `generated inside ClickHouse into events_raw of a fresh chDB in ${generateSeconds.toFixed(1)} s (the speed views fed for the hours from the watermark on, the only ones read from the speed rollups); recomputeHour over the ${batchHours} hours before the last ${LIVE_HOURS} in ${batchSeconds.toFixed(1)} s (${batchHours ? (batchSeconds / batchHours).toFixed(2) : '0'} s per hour)`;
+  };
+  const [loadedBefore] = await (
+    await ch.query({ query: 'SELECT count() AS n FROM events_raw', format: 'JSONEachRow' })
+  ).json<{ n: string }>();
+  const loaded =
+    keptDir && Number(loadedBefore?.n) > 0
+      ? `loaded by an earlier run into ${keptDir}, measured again`
+      : await loadData();
+
   const sizes = await (
     await ch.query({
       query: `SELECT table, sum(rows) AS rows, count() AS parts FROM system.parts
@@ -378,8 +395,8 @@ try {
   const section = [
     `\n## Serving (issue 6), ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `Command: \`npm run bench:serving -- --sites ${sites} --events ${events} --seconds ${seconds} --connections ${connections} --pool ${poolSize}${batchHours < 30 * 24 - 6 ? ` --batch-hours ${batchHours}` : ''}\` · machine: ${machine}`,
-    `Data: ${fmt(events)} synthetic events over ${DAYS} days and ${fmt(sites)} sites (skewed: site i's share falls as i^(-2/3)), generated inside ClickHouse into events_raw of a fresh chDB in ${generateSeconds.toFixed(1)} s (the speed views fed for the hours from the watermark on, the only ones read from the speed rollups); recomputeHour over the ${batchHours} hours before the last ${LIVE_HOURS} in ${batchSeconds.toFixed(1)} s (${batchHours ? (batchSeconds / batchHours).toFixed(2) : '0'} s per hour); the last ${LIVE_HOURS} hours are the speed layer's. Rows: ${sizesText}.`,
+    `Command: \`npm run bench:serving -- --sites ${sites} --events ${events} --seconds ${seconds} --connections ${connections} --pool ${poolSize}${batchHours < 30 * 24 - 6 ? ` --batch-hours ${batchHours}` : ''}${keptDir ? ` --data-dir ${values['data-dir']}` : ''}\` · machine: ${machine}`,
+    `Data: ${fmt(events)} synthetic events over ${DAYS} days and ${fmt(sites)} sites (skewed: site i's share falls as i^(-2/3)), ${loaded}; the last ${LIVE_HOURS} hours are the speed layer's. Rows: ${sizesText}.`,
     `Load: autocannon in the benchmark process, ${connections} connections, ${seconds} s per row, a random site per request (uniform over the sites, so mostly small ones), 60 s request timeout; each row starts once the server has answered every request of the previous one; the query routes (queryRoutes, without the key check) and the raw-scan routes on one fastify server over a pool of ${poolSize} chDB connections; 2 cores shared with the load generator.`,
     '',
     table,
@@ -396,5 +413,5 @@ try {
   await app.close();
   await pool.close();
   await ch.close();
-  await rm(dataDir, { recursive: true, force: true });
+  if (!keptDir) await rm(dataDir, { recursive: true, force: true });
 }
