@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@sightline/core';
-import { root } from './ingest/service-process.js';
-import { postEvents, ServiceClient, startProcess, stopProcess } from './soak/service-client.js';
+import { root, startProcess, stopProcess } from './ingest/service-process.js';
+import { postEvents, ServiceClient } from './soak/service-client.js';
 import { importStack } from './speed/runtime-imports.js';
 import { sleep } from './speed/util.js';
 

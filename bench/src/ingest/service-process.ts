@@ -1,11 +1,13 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import path from 'node:path';
+import { sleep } from '../speed/util.js';
 
 export const root = path.resolve(import.meta.dirname, '../../..');
 
 /**
- * The V8 flag `npm start` and `npm run role` give the service (scripts/bin/start.mjs says why); the
- * bare route gets it too, so both sides of the comparison run with the same heap.
+ * The V8 flag `npm start` and `npm run role` give the service (scripts/bin/start.mjs says why): every
+ * process started here runs with it, the bare route too, so both sides of the ingest comparison run
+ * with the same heap.
  */
 const nodeFlags = ['--max-semi-space-size=64'];
 
@@ -25,7 +27,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /** `npm start` as its own process (every role, chDB's Kafka consumer, its own local Kafka), ready when /ready says so. */
 export function startService(env: Record<string, string>, port: number): Promise<RunningProcess> {
-  return startReady(['scripts/src/start.ts'], env, port);
+  return startReady('scripts/src/start.ts', [], env, port);
 }
 
 /**
@@ -33,37 +35,69 @@ export function startService(env: Record<string, string>, port: number): Promise
  * cluster mode, against the Kafka in env.KAFKA_BROKERS. The site must already exist in its DATA_DIR.
  */
 export function startIngestRole(env: Record<string, string>, port: number): Promise<RunningProcess> {
-  return startReady(['scripts/src/role.ts', '--role', 'ingest'], env, port);
+  return startReady('scripts/src/role.ts', ['--role', 'ingest'], env, port);
 }
 
+/** A script on `port`, its log lines on this process's stderr. */
 async function startReady(
+  script: string,
   args: string[],
   env: Record<string, string>,
   port: number,
 ): Promise<RunningProcess> {
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startProcess(script, args, { ...env, PORT: String(port) }, url, 2);
+  return { url, stop: () => stop(child) };
+}
+
+/** Polls `probe` every `everyMs` until it answers true or `ms` pass; the time it did, or undefined. */
+export async function until(
+  probe: () => Promise<boolean>,
+  ms: number,
+  everyMs = 250,
+): Promise<number | undefined> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return Date.now();
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+/**
+ * A script of the repository (`scripts/src/start.ts`, `scripts/src/role.ts`) as its own process,
+ * resolved once its /ready answers 200. Its output goes to `output` (a file descriptor).
+ */
+export async function startProcess(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+  output: number,
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [...nodeFlags, '--conditions=development', '--import', 'tsx', ...args],
-    {
-      cwd: root,
-      env: { ...process.env, ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    [...nodeFlags, '--conditions=development', '--import', 'tsx', `${root}/${script}`, ...args],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', output, output] },
   );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${args[0]} exited with ${child.exitCode} before it was ready`);
-    const ready = await fetch(`${url}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, stop: () => stop(child) };
-    await new Promise((r) => setTimeout(r, 500));
+  const ready = await until(async () => {
+    if (child.exitCode !== null) throw new Error('exited');
+    return (await fetch(`${url}/ready`)).ok;
+  }, 180_000);
+  if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+  if (!ready) {
+    child.kill('SIGKILL');
+    throw new Error(`${script} was not ready within 180 s`);
   }
-  await stop(child);
-  throw new Error(`${args[0]} was not ready within 180 s`);
+  return child;
+}
+
+/** Sends `signal` and waits for the exit; the exit code (null when killed by the signal). */
+export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill(signal);
+  return exited;
 }
 
 export async function startBareServer(): Promise<RunningProcess> {

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@sightline/core';
 import { Kafka, logLevel } from 'kafkajs';
+import { startProcess, stopProcess, until } from '../ingest/service-process.js';
 import { importStack, type LocalKafka } from '../speed/runtime-imports.js';
 import { sleep } from '../speed/util.js';
 import { Ledger } from './ledger.js';
 import { startSoakRedis } from './redis-server.js';
-import { postEvents, ServiceClient, startProcess, stopProcess, until } from './service-client.js';
+import { postEvents, ServiceClient } from './service-client.js';
 
 export interface SoakOptions {
   minutes: number;

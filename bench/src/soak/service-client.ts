@@ -1,52 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Site } from '@sightline/core';
-import { root } from '../ingest/service-process.js';
+import { root, until } from '../ingest/service-process.js';
 import { sleep } from '../speed/util.js';
 import type { Ledger } from './ledger.js';
-
-/** Polls `probe` every `everyMs` until it answers true or `ms` pass; the time it did, or undefined. */
-export async function until(
-  probe: () => Promise<boolean>,
-  ms: number,
-  everyMs = 250,
-): Promise<number | undefined> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return Date.now();
-    await sleep(everyMs);
-  }
-  return undefined;
-}
-
-/**
- * A script of the repository (`scripts/src/start.ts`, `scripts/src/role.ts`) as its own process,
- * resolved once its /ready answers 200. Its output goes to `output` (a file descriptor).
- */
-export async function startProcess(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-  url: string,
-  output: number,
-): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', `${root}/${script}`, ...args],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', output, output] },
-  );
-  const ready = await until(async () => {
-    if (child.exitCode !== null) throw new Error('exited');
-    return (await fetch(`${url}/ready`)).ok;
-  }, 180_000);
-  if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-  if (!ready) {
-    child.kill('SIGKILL');
-    throw new Error(`${script} was not ready within 180 s`);
-  }
-  return child;
-}
 
 /**
  * Applies the schema to the chDB of a role's environment (its DATA_DIR) and stores `sites` there, in
@@ -64,14 +22,6 @@ export async function seedSites(env: Record<string, string>, sites: Site[]): Pro
     ],
     { cwd: root, env: { ...process.env, ...env } },
   );
-}
-
-/** Sends `signal` and waits for the exit; the exit code (null when killed by the signal). */
-export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.kill(signal);
-  return exited;
 }
 
 /** POST /v1/events with `ids` as pageviews of `site`; undefined when nothing answered. */
