@@ -23,7 +23,7 @@ export async function queryAggregate(ctx: QueryContext, q: AggregateQuery): Prom
   const lo = "toDateTime({first:UInt32}, 'UTC')";
   const hi = "toDateTime({last:UInt32}, 'UTC')";
   // Each part is an aggregation without GROUP BY, so exactly one row: the cross join is one row.
-  const query = `SELECT * FROM ${parts.map((part, i) => `(${partSql(part, lo, hi)}) AS p${i}`).join(' CROSS JOIN ')}`;
+  const query = `SELECT * FROM ${parts.map((part, i) => `(${partSql(ctx.split, part, lo, hi)}) AS p${i}`).join(' CROSS JOIN ')}`;
   const [row] = await runQuery<Record<string, unknown>>(ctx, query, params);
   return readMetrics(row ?? {}, q.metrics);
 }

@@ -46,6 +46,7 @@ export async function queryBreakdown(
   const interval = q.time?.interval;
   const timeBucket = interval === undefined || interval === 'hour' ? (c: string) => c : bucketSql[interval];
   const inner = partSql(
+    ctx.split,
     part!,
     "toDateTime({first:UInt32}, 'UTC')",
     "toDateTime({last:UInt32}, 'UTC')",

@@ -1,4 +1,4 @@
-import { runsBetween } from './batch-split.js';
+import { type BatchSplit, runsBetween } from './batch-split.js';
 import type { Dimension } from './dimensions.js';
 import { unsupportedQuery } from './errors.js';
 import { type Filter, filterConditions, filterDimension } from './filters.js';
@@ -6,49 +6,18 @@ import { alias, conversionsSql, dimensionMetricSql, hourlyMetricSql, type Metric
 import type { QueryContext } from './run.js';
 
 /**
- * The Lambda merge of sql/0060 (hourly_merged_at, dimensions_merged_at), written into each query
- * rather than read through those parameterised views: hours before the watermark from the batch
- * rows of their committed run, hours from it on from the speed layer. The sides select the views'
- * columns, and a part's site, range and conditions go into each side.
- *
- * Why not the views: a parameterised view costs ClickHouse's analyzer time per query, and most of
- * all with the runs: with a 30-day range's 714 committed runs as its argument, one site's hourly
- * series took 63 ms of engine time through hourly_merged_at (30 ms of it analysis) and 24 ms
- * written out, the rows read the same (47,000; 100,000 sites, 2 M events, one connection, a
- * loaded machine). The views stay the analysts' merge (hourly_merged and dimensions_merged read
- * them); a change to the merge rule changes both.
+ * The FROM of a part's rows: the Lambda merge (the views' SELECT, see BatchSplit) split at
+ * {watermark} and {runs}, or the speed layer's minutes; the part's conditions reach each side of the
+ * merge's UNION through ClickHouse's predicate push-down.
  */
-const merges = {
-  hourly: {
-    batch: `SELECT site_id, hour, 'batch' AS source, pageviews, events, visitors_state, visits, bounces,
-      visit_duration_seconds, revenue FROM batch_hourly`,
-    speed: `SELECT site_id, hour, 'speed' AS source, pageviews, events, visitors AS visitors_state,
-      toUInt64(0) AS visits, toUInt64(0) AS bounces, toUInt64(0) AS visit_duration_seconds, revenue FROM speed_hourly`,
-  },
-  dimensions: {
-    batch: `SELECT site_id, dimension, hour, value, 'batch' AS source, pageviews, events, visitors_state, visits,
-      bounces, revenue FROM batch_dimensions_hourly`,
-    speed: `SELECT site_id, dimension, hour, value, 'speed' AS source, pageviews, events, visitors AS visitors_state,
-      toUInt64(0) AS visits, toUInt64(0) AS bounces, revenue FROM speed_dimensions`,
-  },
-};
-const watermark = "toDateTime({watermark:UInt32}, 'UTC')";
-
-/**
- * The FROM and WHERE of a part's rows: the merge split at {watermark} and {runs}, or the speed
- * layer's minutes.
- */
-function rowsSql(table: Part['table'], conditions: string[]): string {
-  const where = (extra: string[]) => [...conditions, ...extra].join(' AND ');
-  if (table === 'speed_minute') return `speed_minute WHERE ${where([])}`;
-  const merge = merges[table];
-  return `(${merge.batch} WHERE ${where([`hour < ${watermark}`, 'run_id IN {runs:Array(UUID)}'])}
-    UNION ALL ${merge.speed} WHERE ${where([`hour >= ${watermark}`])})`;
+function rowsSql(split: BatchSplit, part: Part, conditions: string[]): string {
+  const from = part.table === 'speed_minute' ? 'speed_minute' : `(${split.merge[part.table]})`;
+  return `${from} WHERE ${conditions.join(' AND ')}`;
 }
 
 /** One aggregation over one merged table; a query joins the parts it needs. */
 export interface Part {
-  table: keyof typeof merges | 'speed_minute';
+  table: 'hourly' | 'dimensions' | 'speed_minute';
   timeColumn: 'hour' | 'minute';
   where: string[];
   metrics: { metric: Metric; sql: string }[];
@@ -65,7 +34,8 @@ export const partParams = (
   last: number,
 ): Record<string, unknown> => ({
   site: siteId,
-  watermark: Math.floor(ctx.split.watermark / 1000),
+  // A DateTime('UTC') parameter of the merge views, as ClickHouse reads it from text.
+  watermark: new Date(ctx.split.watermark).toISOString().slice(0, 19).replace('T', ' '),
   runs: runsBetween(ctx.split, first, last),
 });
 
@@ -142,13 +112,19 @@ export function planMinuteParts(metrics: Metric[], filters: Filter[]): Part[] {
 }
 
 /** The SELECT of one part over [lo, hi] (inclusive unit starts), grouped by `bucket` if given. */
-export function partSql(part: Part, lo: string, hi: string, bucket?: (column: string) => string): string {
+export function partSql(
+  split: BatchSplit,
+  part: Part,
+  lo: string,
+  hi: string,
+  bucket?: (column: string) => string,
+): string {
   const t = part.timeColumn;
   const columns = part.metrics.map((m) => `${m.sql} AS ${alias(m.metric)}`);
   if (bucket) columns.unshift(`${bucket(t)} AS bucket`);
   const conditions = ['site_id = {site:String}', `${t} >= ${lo}`, `${t} <= ${hi}`, ...part.where];
   return `SELECT ${columns.join(', ')}
-    FROM ${rowsSql(part.table, conditions)}
+    FROM ${rowsSql(split, part, conditions)}
     ${bucket ? 'GROUP BY bucket' : ''}`;
 }
 

@@ -60,7 +60,7 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
   const bucket = bucketSql[q.interval];
   const ctes = parts.map(
     (part, i) =>
-      `p${i} AS (${partSql(part, '(SELECT min(lo) FROM grid)', '(SELECT max(hi) FROM grid)', bucket)})`,
+      `p${i} AS (${partSql(ctx.split, part, '(SELECT min(lo) FROM grid)', '(SELECT max(hi) FROM grid)', bucket)})`,
   );
   const columns = parts.flatMap((part, i) => part.metrics.map((m) => `p${i}.m_${m.metric} AS m_${m.metric}`));
   const joins = parts.map((_, i) => `LEFT JOIN p${i} ON p${i}.bucket = grid.bucket`);
@@ -101,7 +101,7 @@ async function unitSeries(
   const hi = "toDateTime({last:UInt32}, 'UTC')";
   const from = parts
     .map((part, i) => {
-      const sql = `(${partSql(part, lo, hi, (c) => c)}) AS p${i}`;
+      const sql = `(${partSql(ctx.split, part, lo, hi, (c) => c)}) AS p${i}`;
       return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (bucket)`;
     })
     .join(' ');
