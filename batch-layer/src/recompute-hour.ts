@@ -353,8 +353,8 @@ export interface RecomputeOptions {
  * With `sites`, only those sites are recomputed and the rest of the committed run is carried over.
  * An hour never committed is recomputed for every site whatever `sites` says: committing it for a
  * few sites would move the watermark over the others' missing numbers. Two runs of the same hour
- * are not meant to overlap (the queue keeps one job per hour and scope, and the worker runs hours
- * one at a time by default); if they do, the later commit wins whole, never a mix.
+ * never overlap: the worker holds a lock per hour in Redis while it runs one (batch-layer.ts), since
+ * a site-scoped run carries over the sites of the run committed when it started.
  */
 export async function recomputeHour(
   ch: ClickHouseClient,
