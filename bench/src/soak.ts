@@ -6,7 +6,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { minutesAndRate } from './cli-options.js';
 import { root } from './ingest/service-process.js';
 import { runSoak, soakSummary } from './soak/run.js';
 
@@ -25,24 +25,9 @@ soak checks every acknowledged event is in events_raw and the committed hour cou
 event exactly once. Prints a summary and appends it to bench/RESULTS.md unless --no-record.`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string', default: '3' },
-      rate: { type: 'string', default: '100' },
-      'no-record': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
-  const minutes = Number(values.minutes);
-  const rate = Number(values.rate);
-  if (!(minutes > 0) || !(rate > 0)) {
-    console.error('sightline soak: --minutes and --rate must be positive numbers (see --help)');
-    return 2;
-  }
+  const options = minutesAndRate('soak', help, { minutes: 3, rate: 100 });
+  if (typeof options === 'number') return options;
+  const { minutes, rate } = options;
   const result = await runSoak({
     minutes,
     rate,
@@ -54,7 +39,7 @@ async function main(): Promise<number> {
   });
   const summary = soakSummary(result);
   console.log(`\n${summary}`);
-  if (!values['no-record']) await appendFile(path.join(root, 'bench/RESULTS.md'), `\n${summary}`);
+  if (options.record) await appendFile(path.join(root, 'bench/RESULTS.md'), `\n${summary}`);
   return result.ok ? 0 : 1;
 }
 

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '@sightline/core';
+import { minutesAndRate } from './cli-options.js';
 import { root, startProcess, stopProcess } from './ingest/service-process.js';
 import { postEvents, ServiceClient } from './soak/service-client.js';
 import { importStack } from './speed/runtime-imports.js';
@@ -30,24 +30,9 @@ interface Sample {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string', default: '75' },
-      rate: { type: 'string', default: '100' },
-      'no-record': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
-  const minutes = Number(values.minutes);
-  const rate = Number(values.rate);
-  if (!(minutes > 0) || !(rate > 0)) {
-    console.error('sightline bench:watermark: --minutes and --rate must be positive numbers (see --help)');
-    return 2;
-  }
+  const options = minutesAndRate('bench:watermark', help, { minutes: 75, rate: 100 });
+  if (typeof options === 'number') return options;
+  const { minutes, rate } = options;
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-watermark-'));
   const unique = `wm-${Date.now().toString(36)}`;
@@ -119,7 +104,7 @@ async function main(): Promise<number> {
 
   const summary = watermarkSummary(samples, minutes, rate);
   console.log(`\n${summary}`);
-  if (!values['no-record']) await appendFile(path.join(root, 'bench/RESULTS.md'), `\n${summary}`);
+  if (options.record) await appendFile(path.join(root, 'bench/RESULTS.md'), `\n${summary}`);
   return 0;
 }
 
