@@ -21,14 +21,20 @@ export function minutesAndRate(
   help: string,
   defaults: { minutes: number; rate: number },
 ): { minutes: number; rate: number; record: boolean } | number {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string', default: String(defaults.minutes) },
-      rate: { type: 'string', default: String(defaults.rate) },
-      'no-record': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let values: { minutes?: string; rate?: string; 'no-record'?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        minutes: { type: 'string', default: String(defaults.minutes) },
+        rate: { type: 'string', default: String(defaults.rate) },
+        'no-record': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    console.error(`sightline ${command}: ${(error as Error).message} (see --help)`);
+    return 2;
+  }
   if (values.help) {
     console.log(help);
     return 0;
