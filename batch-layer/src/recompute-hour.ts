@@ -217,8 +217,10 @@ const hourlySql = (t: WorkTables) => `
 const dimensionColumns = `site_id, hour, run_id, logic_version, dimension, value, pageviews, events, visitors,
   visitors_state, visits, bounces, revenue`;
 
+/** The run's columns of every output row after its site: the hour, the run and the logic version. */
+const runColumns = `{hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16}`;
 /** The run's key columns of every output row. */
-const runKey = `site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16}`;
+const runKey = `site_id, ${runColumns}`;
 
 /** A dimension value's numbers, by output column (after the run key, the dimension and the value). */
 type Aggregates = [column: string, expression: string][];
@@ -280,7 +282,7 @@ const visitDimensions: ColumnDimension[] = [
 const byColumn = (source: string, aggregates: Aggregates, dimensions: ColumnDimension[]) =>
   dimensions.map(
     ([dimension, column, keepsEmpty]) => `
-  SELECT substring(key, 1, position(key, '\\0') - 1) AS site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16},
+  SELECT substring(key, 1, position(key, '\\0') - 1) AS site_id, ${runColumns},
     '${dimension}', substring(key, position(key, '\\0') + 1), ${aggregates.map(([name]) => `agg_${name}`).join(', ')}
   FROM (
     SELECT concat(site_id, '\\0', ${column}) AS key,

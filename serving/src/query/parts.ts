@@ -1,3 +1,4 @@
+import { toClickHouseTime } from '@sightline/core';
 import { type BatchSplit, runsBetween } from './batch-split.js';
 import type { Dimension } from './dimensions.js';
 import { unsupportedQuery } from './errors.js';
@@ -34,8 +35,8 @@ export const partParams = (
   last: number,
 ): Record<string, unknown> => ({
   site: siteId,
-  // A DateTime('UTC') parameter of the merge views, as ClickHouse reads it from text.
-  watermark: new Date(ctx.split.watermark).toISOString().slice(0, 19).replace('T', ' '),
+  // The merge views' DateTime('UTC') parameter: whole seconds.
+  watermark: toClickHouseTime(ctx.split.watermark).slice(0, 19),
   runs: runsBetween(ctx.split, first, last),
 });
 
