@@ -47,13 +47,15 @@ export function createEnricher(options: { cacheSize?: number } = {}): Enricher {
       const ua = userAgents.classify(userAgent);
       const isBot =
         ua.looksAutomated || (headers !== undefined && headersLookAutomated(headers, ua.namesBrowser));
+      const acquisition = classifyAcquisition(referrer, pageUrl);
       return {
         browser: ua.browser,
         browser_version: ua.browser_version,
         os: ua.os,
         device: isBot ? 'bot' : ua.device,
         is_bot: isBot,
-        ...classifyAcquisition(referrer, pageUrl),
+        referrer_source: acquisition.referrer_source,
+        channel: acquisition.channel,
       };
     },
   };

@@ -86,6 +86,20 @@ function paidChannel(utmMedium: string, known: KnownSource | undefined): Channel
  */
 function originOf(referrer: string, pageUrl: URL): Origin | undefined {
   if (!referrer) return undefined;
+  if (lastRead.referrer !== referrer) lastRead = { referrer, read: readReferrer(referrer) };
+  const { read } = lastRead;
+  if (read === undefined || read.host === withoutWww(pageUrl.hostname)) return undefined;
+  return read.origin;
+}
+
+// The last referrer read: the events of one batch request mostly share their referrer, and
+// reading it is a URL parse and a lookup in the source lists.
+let lastRead: { referrer: string; read: ReadReferrer | undefined } = { referrer: '', read: undefined };
+
+/** With an http(s) referrer's host without www, to tell a self-referral (an app has none). */
+type ReadReferrer = { origin: Origin; host?: string };
+
+function readReferrer(referrer: string): ReadReferrer | undefined {
   let url: URL;
   try {
     url = new URL(referrer);
@@ -95,13 +109,13 @@ function originOf(referrer: string, pageUrl: URL): Origin | undefined {
   if (url.protocol === 'android-app:') {
     if (!url.hostname) return undefined;
     const known = sourceForAndroidApp(url.hostname);
-    return { name: known?.name ?? url.hostname, known };
+    return { origin: { name: known?.name ?? url.hostname, known } };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   const host = withoutWww(url.hostname);
-  if (!host || host === withoutWww(pageUrl.hostname)) return undefined;
+  if (!host) return undefined;
   const known = sourceForHost(host);
-  return { name: known?.name ?? host, known };
+  return { origin: { name: known?.name ?? host, known }, host };
 }
 
 function withoutWww(hostname: string): string {

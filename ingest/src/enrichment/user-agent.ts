@@ -86,16 +86,21 @@ export interface UserAgentClassifier {
 
 /**
  * Parsing takes tens of microseconds and real traffic repeats a few thousand user agents, so
- * results are kept in an LRU keyed by the exact string.
+ * results are kept in an LRU keyed by the exact string. The last answer is also kept apart: every
+ * event of a batch request has the same user agent, and it skips the LRU's reordering.
  */
 export function createUserAgentClassifier(cacheSize: number): UserAgentClassifier {
   const cache = new LruCache<string, UserAgentFacts>(cacheSize);
+  let last: { userAgent: string; facts: UserAgentFacts } | undefined;
   return {
     classify(userAgent) {
-      const cached = cache.get(userAgent);
-      if (cached) return cached;
-      const facts = classifyUserAgent(userAgent);
-      if (userAgent.length <= maxCachedLength) cache.set(userAgent, facts);
+      if (last?.userAgent === userAgent) return last.facts;
+      let facts = cache.get(userAgent);
+      if (!facts) {
+        facts = classifyUserAgent(userAgent);
+        if (userAgent.length <= maxCachedLength) cache.set(userAgent, facts);
+      }
+      last = { userAgent, facts };
       return facts;
     },
     get cachedCount() {
