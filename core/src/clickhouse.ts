@@ -38,13 +38,22 @@ export function chdbPath(config: Pick<Config, 'DATA_DIR'>): string {
 /** Round-robin over several clients: the serving layer's small pool of chDB connections. */
 export class ClickHousePool {
   #next = 0;
-  constructor(readonly clients: ClickHouseClient[]) {
+  /**
+   * One entry per query that may run at once: each chDB connection once, or the one HTTP client
+   * to a server as many times as it may open connections.
+   */
+  readonly slots: readonly ClickHouseClient[];
+  constructor(
+    readonly clients: ClickHouseClient[],
+    concurrency = clients.length,
+  ) {
     if (clients.length === 0) throw new Error('ClickHousePool needs at least one client');
+    this.slots = Array.from({ length: concurrency }, (_, i) => clients[i % clients.length]!);
   }
 
   static create(config: Config, size: number): ClickHousePool {
     if (config.CLICKHOUSE_URL)
-      return new ClickHousePool([createClickHouse(config, { maxConnections: size })]);
+      return new ClickHousePool([createClickHouse(config, { maxConnections: size })], size);
     return new ClickHousePool(Array.from({ length: size }, () => createClickHouse(config)));
   }
 

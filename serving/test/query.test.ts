@@ -655,6 +655,27 @@ describe('query API over the merged rollups', () => {
     });
   });
 
+  describe('requests at once', () => {
+    it('answers requests gathered into one query as it answers each alone', async () => {
+      // One connection: while the first request's query runs, the others wait and are gathered
+      // into queries over several sites (SiteReads); each must get exactly its own site's answer.
+      const range = 'from=2026-10-24T00:00:00Z&to=2026-10-27T00:00:00Z';
+      const urls = [L, B, K, R].flatMap((site) => [
+        `/v1/sites/${site}/timeseries?metrics=visitors,pageviews,visits,conversions&interval=hour&${range}`,
+        `/v1/sites/${site}/timeseries?metrics=visitors,pageviews,bounce_rate&interval=day&${range}`,
+        `/v1/sites/${site}/aggregate?metrics=visitors,pageviews,visits,conversions&${range}&compare=previous_period`,
+        `/v1/sites/${site}/breakdown?dimension=page&metrics=visitors,pageviews&${range}&limit=1`,
+        `/v1/sites/${site}/breakdown?dimension=page&metrics=visitors&${range}&limit=1&page=2`,
+      ]);
+      const alone = [];
+      for (const url of urls) alone.push((await get(url)).json());
+      const together = await Promise.all(urls.map(async (url) => (await get(url)).json()));
+      assert.deepEqual(together, alone);
+      // L's aggregate: the answers hold numbers, not only zeros.
+      assert.ok(alone[2].results.pageviews.value > 0, JSON.stringify(alone[2]));
+    });
+  });
+
   describe('safety', () => {
     const base = `/v1/sites/${L}`;
     const attack = "x' OR 1=1; DROP TABLE events_raw; --";

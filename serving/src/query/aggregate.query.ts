@@ -1,7 +1,7 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
 import { partParams, partSql, planParts, readMetrics } from './parts.js';
-import { type QueryContext, runQuery } from './run.js';
+import type { QueryContext } from './run.js';
 import type { UnitRange } from './time.js';
 
 export interface AggregateQuery {
@@ -15,15 +15,20 @@ export interface AggregateQuery {
 /** One site's totals over a range of hours: visitors merged over the whole range, never added up. */
 export async function queryAggregate(ctx: QueryContext, q: AggregateQuery): Promise<Record<Metric, number>> {
   const params: Record<string, unknown> = {
-    ...partParams(ctx, q.siteId, q.units.first, q.units.last),
+    ...partParams(ctx, q.units.first, q.units.last),
     first: q.units.first / 1000,
     last: q.units.last / 1000,
   };
   const parts = planParts(q.metrics, q.filters, params);
   const lo = "toDateTime({first:UInt32}, 'UTC')";
   const hi = "toDateTime({last:UInt32}, 'UTC')";
-  // Each part is an aggregation without GROUP BY, so exactly one row: the cross join is one row.
-  const query = `SELECT * FROM ${parts.map((part, i) => `(${partSql(ctx.split, part, lo, hi)}) AS p${i}`).join(' CROSS JOIN ')}`;
-  const [row] = await runQuery<Record<string, unknown>>(ctx, query, params);
+  // Each part is one row per site (none for a site without rows, which reads as zeros).
+  const from = parts
+    .map((part, i) => {
+      const sql = `(${partSql(ctx.split, part, lo, hi)}) AS p${i}`;
+      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (site_id)`;
+    })
+    .join(' ');
+  const [row] = await ctx.reads.read(`SELECT * FROM ${from}`, params, q.siteId);
   return readMetrics(row ?? {}, q.metrics);
 }

@@ -2,7 +2,7 @@ import type { Dimension } from './dimensions.js';
 import type { Filter } from './filters.js';
 import { alias, type Metric } from './metrics.js';
 import { partParams, partSql, planParts, readMetrics } from './parts.js';
-import { type QueryContext, runQuery } from './run.js';
+import type { QueryContext } from './run.js';
 import type { Interval, UnitRange } from './time.js';
 import { bucketSql } from './timeseries.query.js';
 
@@ -34,7 +34,7 @@ export async function queryBreakdown(
   q: BreakdownQuery,
 ): Promise<{ rows: BreakdownRow[]; hasMore: boolean }> {
   const params: Record<string, unknown> = {
-    ...partParams(ctx, q.siteId, q.units.first, q.units.last),
+    ...partParams(ctx, q.units.first, q.units.last),
     first: q.units.first / 1000,
     last: q.units.last / 1000,
     limit: q.limit + 1,
@@ -55,9 +55,9 @@ export async function queryBreakdown(
   const direction = q.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
   const query = `SELECT ${interval ? 'bucket.1 AS t, bucket.2 AS value' : 'bucket AS value'}, * EXCEPT bucket
     FROM (${inner})
-    ORDER BY ${interval ? 't ASC, ' : ''}${alias(q.orderBy.metric)} ${direction}, value ASC
-    LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
-  const rows = await runQuery<Record<string, unknown>>(ctx, query, params);
+    ORDER BY site_id, ${interval ? 't ASC, ' : ''}${alias(q.orderBy.metric)} ${direction}, value ASC
+    LIMIT {limit:UInt32} OFFSET {offset:UInt32} BY site_id`;
+  const rows = await ctx.reads.read(query, params, q.siteId);
   return {
     rows: rows.slice(0, q.limit).map((row) => ({
       value: String(row.value),

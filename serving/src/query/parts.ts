@@ -25,16 +25,10 @@ export interface Part {
 }
 
 /**
- * The parameters every part binds: the site, and where the merge splits for hours from `first` to
- * `last` (epoch ms, inclusive): the watermark and those hours' committed runs.
+ * The parameters every part binds besides its sites (SiteReads binds those): where the merge splits
+ * for hours from `first` to `last` (epoch ms, inclusive), the watermark and those hours' committed runs.
  */
-export const partParams = (
-  ctx: QueryContext,
-  siteId: string,
-  first: number,
-  last: number,
-): Record<string, unknown> => ({
-  site: siteId,
+export const partParams = (ctx: QueryContext, first: number, last: number): Record<string, unknown> => ({
   // The merge views' DateTime('UTC') parameter: whole seconds.
   watermark: toClickHouseTime(ctx.split.watermark).slice(0, 19),
   runs: runsBetween(ctx.split, first, last),
@@ -112,7 +106,10 @@ export function planMinuteParts(metrics: Metric[], filters: Filter[]): Part[] {
   ];
 }
 
-/** The SELECT of one part over [lo, hi] (inclusive unit starts), grouped by `bucket` if given. */
+/**
+ * The SELECT of one part over [lo, hi] (inclusive unit starts) for the sites of a SiteReads query,
+ * grouped by site and by `bucket` if given.
+ */
 export function partSql(
   split: BatchSplit,
   part: Part,
@@ -123,10 +120,10 @@ export function partSql(
   const t = part.timeColumn;
   const columns = part.metrics.map((m) => `${m.sql} AS ${alias(m.metric)}`);
   if (bucket) columns.unshift(`${bucket(t)} AS bucket`);
-  const conditions = ['site_id = {site:String}', `${t} >= ${lo}`, `${t} <= ${hi}`, ...part.where];
-  return `SELECT ${columns.join(', ')}
+  const conditions = ['site_id IN {sites:Array(String)}', `${t} >= ${lo}`, `${t} <= ${hi}`, ...part.where];
+  return `SELECT site_id, ${columns.join(', ')}
     FROM ${rowsSql(split, part, conditions)}
-    ${bucket ? 'GROUP BY bucket' : ''}`;
+    GROUP BY site_id${bucket ? ', bucket' : ''}`;
 }
 
 /** Reads the metric columns of a result row as numbers (ClickHouse sends 64-bit integers as strings). */

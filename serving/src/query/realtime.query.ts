@@ -1,4 +1,4 @@
-import { type QueryContext, runQuery } from './run.js';
+import type { QueryContext } from './run.js';
 import { MINUTE_MS } from './time.js';
 import { queryTimeseries, type TimeseriesRow } from './timeseries.query.js';
 
@@ -19,11 +19,12 @@ export async function queryRealtime(
 ): Promise<Realtime> {
   const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
   const [current, minutes] = await Promise.all([
-    runQuery<{ v: string }>(
-      ctx,
-      `SELECT uniqCombined64Merge(visitors) AS v FROM speed_minute
-       WHERE site_id = {site:String} AND minute >= toDateTime({from:UInt32}, 'UTC') AND minute <= toDateTime({to:UInt32}, 'UTC')`,
-      { site: siteId, from: (minute - 4 * MINUTE_MS) / 1000, to: minute / 1000 },
+    ctx.reads.read(
+      `SELECT site_id, uniqCombined64Merge(visitors) AS v FROM speed_minute
+       WHERE site_id IN {sites:Array(String)} AND minute >= toDateTime({from:UInt32}, 'UTC') AND minute <= toDateTime({to:UInt32}, 'UTC')
+       GROUP BY site_id`,
+      { from: (minute - 4 * MINUTE_MS) / 1000, to: minute / 1000 },
+      siteId,
     ),
     queryTimeseries(ctx, {
       siteId,

@@ -7,6 +7,7 @@ import { invalidQuery, QueryError } from './errors.js';
 import { batchOnlyMetrics, type Metric } from './metrics.js';
 import type { QueryContext, QueryReader } from './run.js';
 import { SiteZones } from './site.js';
+import { SiteReads } from './site-reads.js';
 import {
   previousPeriod,
   type TimeInput,
@@ -49,8 +50,10 @@ export interface PreparedQuery {
 export class QueryService {
   readonly zones = new SiteZones();
   readonly timeoutSeconds: number;
+  readonly reads: SiteReads;
   constructor(readonly deps: QueryRoutesDeps) {
     this.timeoutSeconds = deps.queryTimeoutSeconds ?? 10;
+    this.reads = new SiteReads(deps.pool.slots, this.timeoutSeconds);
   }
 
   /** The next pooled connection, with the serving time limit. */
@@ -58,9 +61,9 @@ export class QueryService {
     return { ch: this.deps.pool.client, timeoutSeconds: this.timeoutSeconds };
   }
 
-  /** A read of the merged rollups on the next pooled connection. */
+  /** Reads of the merged rollups, split at `split`. */
   context(split: BatchSplit): QueryContext {
-    return { ...this.reader(), split };
+    return { ...this.reader(), split, reads: this.reads };
   }
 
   async zone(siteId: string, override: string | undefined): Promise<string> {

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@sightline/core';
 import type { BatchSplit } from './batch-split.js';
 import { QueryError } from './errors.js';
+import type { SiteReads } from './site-reads.js';
 
 /** What any serving read needs: a connection and the time limit. */
 export interface QueryReader {
@@ -13,6 +14,8 @@ export interface QueryReader {
 export interface QueryContext extends QueryReader {
   /** Where the merge splits: the watermark the answer states as authoritative_until, and the runs. */
   split: BatchSplit;
+  /** Where reads of a site's rows run, gathered with other requests' (see SiteReads). */
+  reads: SiteReads;
 }
 
 interface ClickHouseErrorLike {

@@ -1,7 +1,7 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
 import { type Part, partParams, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
-import { type QueryContext, runQuery } from './run.js';
+import type { QueryContext } from './run.js';
 import { DAY_MS, formatInZone, HOUR_MS, type Interval, MINUTE_MS, type UnitRange } from './time.js';
 
 export interface TimeseriesQuery {
@@ -46,13 +46,11 @@ const padMs: Record<Exclude<Interval, 'minute' | 'hour'>, number> = {
 export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Promise<TimeseriesRow[]> {
   const unit = unitMs(q.interval);
   const pad = q.interval === 'minute' || q.interval === 'hour' ? 0 : padMs[q.interval];
-  const params: Record<string, unknown> = {
-    ...partParams(ctx, q.siteId, q.units.first - pad, q.units.last + pad),
-    tz: q.tz,
-  };
+  const params = partParams(ctx, q.units.first - pad, q.units.last + pad);
   const parts: Part[] =
     q.interval === 'minute' ? planMinuteParts(q.metrics, q.filters) : planParts(q.metrics, q.filters, params);
   if (q.interval === 'minute' || q.interval === 'hour') return unitSeries(ctx, q, parts, params, unit);
+  params.tz = q.tz;
   params.scan_from = (q.units.first - pad) / 1000;
   params.scan_units = (q.units.last - q.units.first + 2 * pad) / unit + 1;
   params.first = q.units.first / 1000;
@@ -63,7 +61,9 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
       `p${i} AS (${partSql(ctx.split, part, '(SELECT min(lo) FROM grid)', '(SELECT max(hi) FROM grid)', bucket)})`,
   );
   const columns = parts.flatMap((part, i) => part.metrics.map((m) => `p${i}.m_${m.metric} AS m_${m.metric}`));
-  const joins = parts.map((_, i) => `LEFT JOIN p${i} ON p${i}.bucket = grid.bucket`);
+  const joins = parts.map(
+    (_, i) => `LEFT JOIN p${i} ON p${i}.site_id = s.site_id AND p${i}.bucket = grid.bucket`,
+  );
   const query = `
     WITH
       grid AS (
@@ -74,10 +74,10 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
           AND bucket <= ${bucket("toDateTime({last:UInt32}, 'UTC')")}
       ),
       ${ctes.join(',\n')}
-    SELECT toUnixTimestamp(grid.bucket) AS t, ${columns.join(', ')}
-    FROM grid ${joins.join(' ')}
-    ORDER BY grid.bucket`;
-  const rows = await runQuery<Record<string, unknown>>(ctx, query, params);
+    SELECT s.site_id AS site_id, toUnixTimestamp(grid.bucket) AS t, ${columns.join(', ')}
+    FROM grid CROSS JOIN (SELECT arrayJoin({sites:Array(String)}) AS site_id) AS s ${joins.join(' ')}
+    ORDER BY site_id, grid.bucket`;
+  const rows = await ctx.reads.read(query, params, q.siteId);
   return rows.map((row) => ({
     time: formatInZone(Number(row.t) * 1000, q.tz),
     ...readMetrics(row, q.metrics),
@@ -102,13 +102,13 @@ async function unitSeries(
   const from = parts
     .map((part, i) => {
       const sql = `(${partSql(ctx.split, part, lo, hi, (c) => c)}) AS p${i}`;
-      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (bucket)`;
+      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (site_id, bucket)`;
     })
     .join(' ');
-  const rows = await runQuery<Record<string, unknown>>(
-    ctx,
+  const rows = await ctx.reads.read(
     `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM ${from}`,
     params,
+    q.siteId,
   );
   const found = new Map(rows.map((row) => [Number(row.t), row]));
   const out: TimeseriesRow[] = [];
