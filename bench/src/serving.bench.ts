@@ -11,7 +11,7 @@
  *      answered by scanning events_raw at query time, through the same pool and HTTP server.
  *
  *   npm run bench:serving -- [--sites 10000] [--events 10000000] [--seconds 20] [--connections 50]
- *                            [--pool 4] [--data-dir DIR] [--no-record]
+ *                            [--pool 2] [--data-dir DIR] [--no-record]
  */
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,7 @@ const usage = `Usage: npm run bench:serving -- [options]
   --events N       events over the 30 days (default 10000000)
   --seconds N      seconds of each load phase (default 20)
   --connections N  concurrent HTTP clients (default 50)
-  --pool N         chDB connections of the query API (default 4, as CLICKHOUSE_SERVING_CONNECTIONS)
+  --pool N         chDB connections of the query API (default 2, as CLICKHOUSE_SERVING_CONNECTIONS)
   --batch-hours N  hours recomputed by the batch, ending 6 hours before the end (default: all of
                    them, 714; fewer is for quick trials: hours below the watermark without a
                    committed batch run read as empty)
@@ -52,7 +52,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '10000000' },
     seconds: { type: 'string', default: '20' },
     connections: { type: 'string', default: '50' },
-    pool: { type: 'string', default: '4' },
+    pool: { type: 'string', default: '2' },
     'batch-hours': { type: 'string', default: String(30 * 24 - 6) },
     'data-dir': { type: 'string' },
     'no-record': { type: 'boolean', default: false },

@@ -38,7 +38,7 @@ export const configSchema = z.object({
       .optional(),
   ),
   /** Connections kept for the query API; the batch layer opens its own so heavy work never queues reads. */
-  CLICKHOUSE_SERVING_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(4),
+  CLICKHOUSE_SERVING_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(2),
 
   /** Comma-separated broker list. Unset: the launcher runs a local single-node Kafka. */
   KAFKA_BROKERS: optionalString,

@@ -53,7 +53,7 @@ export class QueryService {
   readonly reads: SiteReads;
   constructor(readonly deps: QueryRoutesDeps) {
     this.timeoutSeconds = deps.queryTimeoutSeconds ?? 10;
-    this.reads = new SiteReads(deps.pool.slots, this.timeoutSeconds);
+    this.reads = new SiteReads(deps.pool.slots, this.timeoutSeconds, deps.pool.queryThreads);
   }
 
   /** The next pooled connection, with the serving time limit. */
@@ -67,7 +67,7 @@ export class QueryService {
   }
 
   async zone(siteId: string, override: string | undefined): Promise<string> {
-    const tz = await this.zones.get(this.reader(), siteId);
+    const tz = await this.zones.get(this.reads, siteId);
     return override ?? tz;
   }
 

@@ -34,6 +34,7 @@ export class SiteReads {
   constructor(
     slots: readonly ClickHouseClient[],
     readonly timeoutSeconds: number,
+    readonly threads = 1,
   ) {
     this.#idle = [...slots];
   }
@@ -72,10 +73,14 @@ export class SiteReads {
 
   async #run(ch: ClickHouseClient, pending: Pending, sites: Map<string, Waiter[]>): Promise<void> {
     try {
-      const rows = await runQuery<SiteRow>({ ch, timeoutSeconds: this.timeoutSeconds }, pending.query, {
-        ...pending.params,
-        sites: [...sites.keys()],
-      });
+      const rows = await runQuery<SiteRow>(
+        { ch, timeoutSeconds: this.timeoutSeconds, threads: this.threads },
+        pending.query,
+        {
+          ...pending.params,
+          sites: [...sites.keys()],
+        },
+      );
       const bySite = new Map<string, SiteRow[]>();
       for (const row of rows) {
         const list = bySite.get(row.site_id);
