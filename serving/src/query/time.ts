@@ -92,6 +92,26 @@ export function formatInZone(ms: number, tz: string): string {
   return `${local}${hhmm}${seconds ? `:${pad2(seconds)}` : ''}`;
 }
 
+const MAX_LABEL_RUNS = 64;
+const labelRuns = new Map<string, readonly string[]>();
+
+/**
+ * formatInZone of every unit from `first` to `last` (epoch ms, inclusive), kept for the next request
+ * over the same units: a 30-day hourly series is 720 labels, and dashboards ask the same ranges.
+ */
+export function unitLabels(first: number, last: number, unit: number, tz: string): readonly string[] {
+  const key = `${first} ${last} ${unit} ${tz}`;
+  let labels = labelRuns.get(key);
+  if (!labels) {
+    const made: string[] = [];
+    for (let t = first; t <= last; t += unit) made.push(formatInZone(t, tz));
+    if (labelRuns.size >= MAX_LABEL_RUNS) labelRuns.clear();
+    labelRuns.set(key, made);
+    labels = made;
+  }
+  return labels;
+}
+
 /**
  * Midnight of a calendar date in a zone. Two passes: the offset at the first guess can differ
  * from the offset at the answer when a DST change lies between them.

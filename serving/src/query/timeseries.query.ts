@@ -2,7 +2,15 @@ import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
 import { type Part, partParams, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
 import type { QueryContext } from './run.js';
-import { DAY_MS, formatInZone, HOUR_MS, type Interval, MINUTE_MS, type UnitRange } from './time.js';
+import {
+  DAY_MS,
+  formatInZone,
+  HOUR_MS,
+  type Interval,
+  MINUTE_MS,
+  type UnitRange,
+  unitLabels,
+} from './time.js';
 
 export interface TimeseriesQuery {
   siteId: string;
@@ -111,9 +119,9 @@ async function unitSeries(
     q.siteId,
   );
   const found = new Map(rows.map((row) => [Number(row.t), row]));
-  const out: TimeseriesRow[] = [];
-  for (let t = q.units.first; t <= q.units.last; t += unit) {
-    out.push({ time: formatInZone(t, q.tz), ...readMetrics(found.get(t / 1000) ?? {}, q.metrics) });
-  }
-  return out;
+  const labels = unitLabels(q.units.first, q.units.last, unit, q.tz);
+  return labels.map((time, i) => ({
+    time,
+    ...readMetrics(found.get((q.units.first + i * unit) / 1000) ?? {}, q.metrics),
+  }));
 }
