@@ -30,13 +30,16 @@ export function clampTimestamp(timestamp: EventInput['timestamp'], receivedAt: n
 
 // The last id made: every event of a batch request shares the site, IP and UA, so a batch costs one
 // HMAC. Only one entry, so no list of recent IPs builds up in memory.
-let last: { salt: Buffer; key: string; id: string } | undefined;
+// Compared field by field, so a hit builds no key string.
+let last: { salt: Buffer; siteId: string; ip: string; userAgent: string; id: string } | undefined;
 
 export function visitorId(salt: Buffer, siteId: string, facts: RequestFacts): string {
-  const key = `${siteId}\n${facts.ip}\n${facts.userAgent}`;
-  if (last?.salt === salt && last.key === key) return last.id;
+  const { ip, userAgent } = facts;
+  if (last?.salt === salt && last.siteId === siteId && last.ip === ip && last.userAgent === userAgent)
+    return last.id;
+  const key = `${siteId}\n${ip}\n${userAgent}`;
   const id = createHmac('sha256', salt).update(key).digest().readBigUInt64BE(0).toString();
-  last = { salt, key, id };
+  last = { salt, siteId, ip, userAgent, id };
   return id;
 }
 
@@ -100,13 +103,24 @@ export function toStoredEvent(
     is_bot: derived.is_bot,
     visitor_id: visitorId(salt, input.site_id, facts),
     enrich_version: ENRICH_VERSION,
-    raw: JSON.stringify({
-      body: input,
+    raw: `{"body":${JSON.stringify(input)}${rawFacts(facts)}`,
+  };
+}
+
+// The request facts' part of `raw`, the same for every event of a request: written once per request.
+// raw reads as JSON.stringify({ body, user_agent, country, accept_language }).
+let lastFacts: { facts: RequestFacts; json: string } | undefined;
+
+function rawFacts(facts: RequestFacts): string {
+  if (lastFacts?.facts !== facts) {
+    const json = JSON.stringify({
       user_agent: facts.userAgent,
       country: facts.country,
       accept_language: facts.acceptLanguage ?? null,
-    }),
-  };
+    });
+    lastFacts = { facts, json: `,${json.slice(1)}` };
+  }
+  return lastFacts.json;
 }
 
 /** Props' values as strings (the column is Map(String, String)). */
