@@ -13,6 +13,7 @@ import { currentLogic, LOGIC_VERSION, recomputeHour } from '../src/recompute-hou
 
 const H = Date.UTC(2026, 10, 20, 10);
 const at = (hh: number, mm: number) => Date.UTC(2026, 10, 20, hh, mm);
+const DAY = 24 * 3600_000;
 let offset = 0;
 
 function row(e: StoredEvent) {
@@ -438,5 +439,60 @@ describe('recompute of one hour from events_raw', () => {
     assert.deepEqual(await tables(), [], "a dead worker's work tables are dropped");
     assert.equal(abandoned.runs, 1, 'a run that never finished is deleted once abandoned');
     assert.equal(await rowsOfRun(running), 0);
+  });
+
+  it("takes the first event's source, channel and UTM values, whatever bytes they hold", async () => {
+    // UTM values are decoded from the landing URL, so they can hold a colon or a NUL (%00); the
+    // visits carry the seven fields packed into one string and must give each back unchanged.
+    const odd = 'a:b\0c:';
+    const entry = {
+      referrer_source: 'News: Daily',
+      channel: 'referral',
+      utm_source: odd,
+      utm_medium: ':',
+      utm_campaign: '',
+      utm_content: '\0',
+      utm_term: 'x',
+    };
+    const events = [
+      makeStoredEvent({ site_id: 'c', visitor_id: '1', at: at(10, 1) + DAY, ...entry }),
+      // Later events of the same visit with other values: the visit keeps its entry's.
+      makeStoredEvent({
+        site_id: 'c',
+        visitor_id: '1',
+        at: at(10, 2) + DAY,
+        utm_source: 'other',
+        channel: 'direct',
+      }),
+      // Another visitor's visit from direct traffic.
+      makeStoredEvent({ site_id: 'c', visitor_id: '2', at: at(10, 3) + DAY }),
+    ];
+    await ch.insert({ table: 'events_raw', values: events.map(row), format: 'JSONEachRow' });
+    // An hour of its own, the day after: the tests above count the runs of hour H.
+    await recomputeHour(ch, new Date(H + DAY), { reason: 'test' });
+    const result = await ch.query({
+      query: `SELECT dimension, hex(value) AS value, visits
+              FROM batch_dimensions_hourly
+              WHERE site_id = 'c' AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
+                AND dimension IN ('referrer_source', 'channel', 'utm_source', 'utm_medium', 'utm_campaign',
+                                  'utm_content', 'utm_term')
+              ORDER BY dimension, value`,
+      format: 'JSONEachRow',
+    });
+    const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex').toUpperCase();
+    const rows = (await result.json<Record<string, string | number>>()).map((r) =>
+      [r.dimension, r.value, Number(r.visits)].join(' '),
+    );
+    const expected = [
+      ['channel', hex('direct'), 1],
+      ['channel', hex('referral'), 1],
+      ['referrer_source', '', 1],
+      ['referrer_source', hex('News: Daily'), 1],
+      ['utm_content', hex('\0'), 1],
+      ['utm_medium', hex(':'), 1],
+      ['utm_source', hex(odd), 1],
+      ['utm_term', hex('x'), 1],
+    ].map((r) => r.join(' '));
+    assert.deepEqual(rows.sort(), expected.sort());
   });
 });
