@@ -129,7 +129,7 @@ describe('the Kafka rows of a fixed set of requests', () => {
     const logger = createLogger(config);
     redis = createRedis(config);
     // A fixed salt for the requests' day (long past, so no other test uses it): fixed visitor ids.
-    await redis.set('sightline:salt:2020-01-02', Buffer.alloc(32, 7).toString('base64'));
+    await redis.set('sightline:salt:2020-01-02', Buffer.alloc(32, 7).toString('base64'), 'EX', 600);
     const sites = [
       site({ site_id: 's_shop', domain: 'shop.example' }),
       site({ site_id: 's_blog', domain: 'blog.example' }),
