@@ -111,6 +111,25 @@ describe('SiteReads: one query for the reads that wait together', () => {
     );
   });
 
+  it('serves a large gathering in turns with the others', async () => {
+    const reads = new SiteReads([ch], 10);
+    const order: string[] = [];
+    const track = (name: string, rows: Promise<unknown>) => rows.then(() => order.push(name));
+    const first = track('a0', reads.read(QUERY, { min: 1 }, 's0'));
+    // 250 sites of one shape wait, then one read of another: at most 200 sites go in one query, and
+    // the other 50 wait behind the other shape.
+    const many = Array.from({ length: 250 }, (_, i) =>
+      track(`a${i + 1}`, reads.read(QUERY, { min: 1 }, `x${i}`)),
+    );
+    const other = track('b', reads.read(QUERY, { min: 2 }, 's3'));
+    await Promise.all([first, ...many, other]);
+    assert.ok(
+      order.indexOf('b') < order.indexOf('a250'),
+      `b came after the whole gathering: ${order.indexOf('b')}`,
+    );
+    assert.ok(order.indexOf('b') > order.indexOf('a200'), 'the first 200 went first');
+  });
+
   it('gives every read of a failed query its error', async () => {
     const reads = new SiteReads([ch], 10);
     const bad = `SELECT site_id, count() AS n FROM numbers_by_site

@@ -66,7 +66,9 @@ export class SiteReads {
         sites.set(siteId, waiters);
         pending.sites.delete(siteId);
       }
-      if (pending.sites.size === 0) this.#waiting.delete(key);
+      // What is left of a large gathering goes behind the others, so no query shape waits forever.
+      this.#waiting.delete(key);
+      if (pending.sites.size > 0) this.#waiting.set(key, pending);
       void this.#run(this.#idle.pop()!, pending, sites);
     }
   }
