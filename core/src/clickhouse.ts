@@ -46,18 +46,16 @@ export class ClickHousePool {
    */
   readonly slots: readonly ClickHouseClient[];
   /**
-   * The threads one read may use. chDB plans the queries of a process one at a time, whatever the
-   * connection (measured: 1, 2 and 4 connections ran 41, 42 and 48 small queries/s, using one
-   * core), so its reads get every core for their execution; a server runs many reads at once,
-   * each on one thread.
+   * @param queryThreads The threads one read may use. chDB plans the queries of a process one at a
+   * time, whatever the connection (measured: 1, 2 and 4 connections ran 41, 42 and 48 small
+   * queries/s, using one core), so its reads get every core for their execution; a server runs many
+   * reads at once, each on one thread.
    */
-  readonly queryThreads: number;
   constructor(
     readonly clients: ClickHouseClient[],
     concurrency = clients.length,
-    queryThreads = Math.min(availableParallelism(), 4),
+    readonly queryThreads = Math.min(availableParallelism(), 4),
   ) {
-    this.queryThreads = queryThreads;
     if (clients.length === 0) throw new Error('ClickHousePool needs at least one client');
     this.slots = Array.from({ length: concurrency }, (_, i) => clients[i % clients.length]!);
   }

@@ -1,6 +1,6 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
-import { partParams, partSql, planParts, readMetrics } from './parts.js';
+import { joinedPartsSql, partParams, planParts, readMetrics } from './parts.js';
 import type { QueryContext } from './run.js';
 import type { UnitRange } from './time.js';
 
@@ -22,13 +22,11 @@ export async function queryAggregate(ctx: QueryContext, q: AggregateQuery): Prom
   const parts = planParts(q.metrics, q.filters, params);
   const lo = "toDateTime({first:UInt32}, 'UTC')";
   const hi = "toDateTime({last:UInt32}, 'UTC')";
-  // Each part is one row per site (none for a site without rows, which reads as zeros).
-  const from = parts
-    .map((part, i) => {
-      const sql = `(${partSql(ctx.split, part, lo, hi)}) AS p${i}`;
-      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (site_id)`;
-    })
-    .join(' ');
-  const [row] = await ctx.reads.read(`SELECT * FROM ${from}`, params, q.siteId);
+  // One row per site (none for a site without rows, which reads as zeros).
+  const [row] = await ctx.reads.read(
+    `SELECT * FROM ${joinedPartsSql(ctx.split, parts, lo, hi)}`,
+    params,
+    q.siteId,
+  );
   return readMetrics(row ?? {}, q.metrics);
 }

@@ -126,6 +126,27 @@ export function partSql(
     GROUP BY site_id${bucket ? ', bucket' : ''}`;
 }
 
+/**
+ * The FROM of parts read side by side: their SELECTs (partSql over [lo, hi], grouped by `bucket` if
+ * given) joined on the site and the bucket. A full join: a site or bucket missing from one part reads
+ * as zeros there.
+ */
+export function joinedPartsSql(
+  split: BatchSplit,
+  parts: Part[],
+  lo: string,
+  hi: string,
+  bucket?: (column: string) => string,
+): string {
+  const using = bucket ? 'site_id, bucket' : 'site_id';
+  return parts
+    .map((part, i) => {
+      const sql = `(${partSql(split, part, lo, hi, bucket)}) AS p${i}`;
+      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (${using})`;
+    })
+    .join(' ');
+}
+
 /** Reads the metric columns of a result row as numbers (ClickHouse sends 64-bit integers as strings). */
 export function readMetrics(row: Record<string, unknown>, metrics: Metric[]): Record<Metric, number> {
   const out = {} as Record<Metric, number>;

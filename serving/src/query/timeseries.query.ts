@@ -1,6 +1,14 @@
 import type { Filter } from './filters.js';
 import type { Metric } from './metrics.js';
-import { type Part, partParams, partSql, planMinuteParts, planParts, readMetrics } from './parts.js';
+import {
+  joinedPartsSql,
+  type Part,
+  partParams,
+  partSql,
+  planMinuteParts,
+  planParts,
+  readMetrics,
+} from './parts.js';
 import type { QueryContext } from './run.js';
 import {
   DAY_MS,
@@ -107,14 +115,8 @@ async function unitSeries(
   params.last = q.units.last / 1000;
   const lo = "toDateTime({first:UInt32}, 'UTC')";
   const hi = "toDateTime({last:UInt32}, 'UTC')";
-  const from = parts
-    .map((part, i) => {
-      const sql = `(${partSql(ctx.split, part, lo, hi, (c) => c)}) AS p${i}`;
-      return i === 0 ? sql : `FULL OUTER JOIN ${sql} USING (site_id, bucket)`;
-    })
-    .join(' ');
   const rows = await ctx.reads.read(
-    `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM ${from}`,
+    `SELECT toUnixTimestamp(bucket) AS t, * EXCEPT bucket FROM ${joinedPartsSql(ctx.split, parts, lo, hi, (c) => c)}`,
     params,
     q.siteId,
   );
