@@ -1,6 +1,7 @@
 import { type ErrorBody, errorBody, type Logger, type StoredEvent } from '@sightline/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AcceptDeps } from './accept.js';
+import type { BodyBudget } from './body-budget.js';
 import { type DurableEventSink, SpoolFullError } from './durable-sink.js';
 import type { RequestFacts } from './enrich.js';
 import type { IngestMetrics } from './metrics.js';
@@ -13,6 +14,8 @@ export interface IngestDeps extends AcceptDeps {
   logger: Logger;
   /** Lower-case name of the trusted header carrying the visitor's country, when configured. */
   countryHeader?: string | undefined;
+  /** The request bodies held at once; by default 512 KB (see plugin.ts). */
+  bodyBudget?: BodyBudget | undefined;
 }
 
 export type Refusal = { status: number; body: ErrorBody; retryAfter?: number };

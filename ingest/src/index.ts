@@ -1,4 +1,5 @@
 export * from './accept.js';
+export * from './body-budget.js';
 export * from './deps.js';
 export * from './durable-sink.js';
 export * from './enrich.js';

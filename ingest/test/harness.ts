@@ -17,7 +17,7 @@ import { DurableEventSink } from '../src/durable-sink.js';
 import { createEnricher } from '../src/enrichment/index.js';
 import { KafkaEventSink } from '../src/event-producer.js';
 import { createIngestMetrics } from '../src/metrics.js';
-import { ingestPlugin } from '../src/plugin.js';
+import { type IngestDeps, ingestPlugin } from '../src/plugin.js';
 import { RateLimits } from '../src/rate-limits.js';
 import { SiteCache } from '../src/site-cache.js';
 import { Spool } from '../src/spool.js';
@@ -43,6 +43,7 @@ export async function ingestHarness(
   name: string,
   sites: Site[],
   overrides: Record<string, string> = {},
+  deps: Pick<IngestDeps, 'bodyBudget'> = {},
 ): Promise<IngestHarness> {
   const stack = await testStack(name, overrides);
   const { config } = stack;
@@ -82,6 +83,7 @@ export async function ingestHarness(
       metrics: createIngestMetrics(registry, () => sink.spoolBytes),
       logger,
       countryHeader: config.COUNTRY_HEADER,
+      ...deps,
     }),
   );
   await app.ready();
