@@ -327,6 +327,40 @@ describe('query API over the merged rollups', () => {
           '2026-10-25T12:00:00Z,3,2\r\n2026-10-25T13:00:00Z,2,1\r\n',
       );
     });
+    it('gives a batch hour its exact visitors, and wider buckets the merged sketches', async () => {
+      // 200,000 visitors in one hour: more than the sketch counts exactly.
+      const X = 'exact-site';
+      await insertSite(ch, X, 'exact.example', 'UTC');
+      await ch.command({
+        query: `INSERT INTO batch_hourly (site_id, hour, run_id, logic_version, pageviews, events, visitors,
+            visitors_state)
+          SELECT {site:String}, toDateTime('2026-10-25 09:00:00', 'UTC'), '00000000-0000-0000-0000-000000000001',
+            1, 200000, 200000, 200000, uniqCombined64State(number)
+          FROM numbers(200000)`,
+        query_params: { site: X },
+      });
+      const [sketch] = await (
+        await ch.query({
+          query: 'SELECT uniqCombined64(number) AS n FROM numbers(200000)',
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: number }>();
+      assert.notEqual(Number(sketch!.n), 200000);
+      const hour = await get(
+        `/v1/sites/${X}/timeseries?metrics=visitors,pageviews&interval=hour&from=2026-10-25T09:00:00Z&to=2026-10-25T10:00:00Z`,
+      );
+      assert.equal(hour.status, 200, hour.body);
+      assert.deepEqual(hour.json().results[0], {
+        time: '2026-10-25T09:00:00Z',
+        visitors: 200000,
+        pageviews: 200000,
+      });
+      const day = await get(
+        `/v1/sites/${X}/timeseries?metrics=visitors&interval=day&from=2026-10-25&to=2026-10-26`,
+      );
+      assert.equal(day.status, 200, day.body);
+      assert.deepEqual(day.json().results[0], { time: '2026-10-25T00:00:00Z', visitors: Number(sketch!.n) });
+    });
   });
 
   describe('aggregate', () => {

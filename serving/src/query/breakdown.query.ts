@@ -42,7 +42,7 @@ export async function queryBreakdown(
     ...(q.time ? { tz: q.time.tz } : {}),
   };
   const metrics = q.metrics.includes(q.orderBy.metric) ? q.metrics : [...q.metrics, q.orderBy.metric];
-  const [part] = planParts(metrics, q.filters, params, q.dimension);
+  const [part] = planParts(metrics, q.filters, params, { breakdown: q.dimension });
   const interval = q.time?.interval;
   const timeBucket = interval === undefined || interval === 'hour' ? (c: string) => c : bucketSql[interval];
   const inner = partSql(

@@ -55,6 +55,13 @@ export const hourlyMetricSql: Partial<Record<Metric, string>> = {
   revenue: 'toFloat64(sum(revenue))',
 };
 
+/**
+ * Visitors of a one-hour bucket (sql/0070): the batch's exact count of the hour (its committed run
+ * has one row per site and hour), or the speed layer's sketches merged. Only for buckets of one
+ * hour without filters; anything wider merges visitors_state.
+ */
+export const hourBucketVisitorsSql = 'sum(hour_visitors) + uniqCombined64Merge(live_visitors_state)';
+
 /** Metrics over dimensions_merged rows of one dimension. */
 const dimensionSql: Partial<Record<Metric, string>> = {
   visitors: 'uniqCombined64Merge(visitors_state)',

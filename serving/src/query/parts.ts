@@ -3,7 +3,14 @@ import { type BatchSplit, runsBetween } from './batch-split.js';
 import type { Dimension } from './dimensions.js';
 import { unsupportedQuery } from './errors.js';
 import { type Filter, filterConditions, filterDimension } from './filters.js';
-import { alias, conversionsSql, dimensionMetricSql, hourlyMetricSql, type Metric } from './metrics.js';
+import {
+  alias,
+  conversionsSql,
+  dimensionMetricSql,
+  hourBucketVisitorsSql,
+  hourlyMetricSql,
+  type Metric,
+} from './metrics.js';
 import type { QueryContext } from './run.js';
 
 /**
@@ -37,13 +44,14 @@ export const partParams = (ctx: QueryContext, first: number, last: number): Reco
 /**
  * Where each metric comes from. Without filters: the hourly merge, and conversions from the goal
  * rows of the dimensions merge. With filters (all on one dimension): the rows of that dimension in
- * the dimensions merge, for the metrics those rows have.
+ * the dimensions merge, for the metrics those rows have. `hourBuckets`: the rows are grouped by the
+ * hour itself, so visitors can be the batch's exact count of each hour.
  */
 export function planParts(
   metrics: Metric[],
   filters: Filter[],
   params: Record<string, unknown>,
-  breakdown?: Dimension,
+  { breakdown, hourBuckets = false }: { breakdown?: Dimension; hourBuckets?: boolean } = {},
 ): Part[] {
   const dimension = filterDimension(filters, breakdown);
   if (dimension) {
@@ -64,7 +72,10 @@ export function planParts(
       table: 'hourly',
       timeColumn: 'hour',
       where: [],
-      metrics: hourly.map((metric) => ({ metric, sql: hourlyMetricSql[metric]! })),
+      metrics: hourly.map((metric) => ({
+        metric,
+        sql: hourBuckets && metric === 'visitors' ? hourBucketVisitorsSql : hourlyMetricSql[metric]!,
+      })),
     });
   }
   if (metrics.includes('conversions')) {

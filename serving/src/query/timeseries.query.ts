@@ -64,7 +64,9 @@ export async function queryTimeseries(ctx: QueryContext, q: TimeseriesQuery): Pr
   const pad = q.interval === 'minute' || q.interval === 'hour' ? 0 : padMs[q.interval];
   const params = partParams(ctx, q.units.first - pad, q.units.last + pad);
   const parts: Part[] =
-    q.interval === 'minute' ? planMinuteParts(q.metrics, q.filters) : planParts(q.metrics, q.filters, params);
+    q.interval === 'minute'
+      ? planMinuteParts(q.metrics, q.filters)
+      : planParts(q.metrics, q.filters, params, { hourBuckets: q.interval === 'hour' });
   if (q.interval === 'minute' || q.interval === 'hour') return unitSeries(ctx, q, parts, params, unit);
   params.tz = q.tz;
   params.scan_from = (q.units.first - pad) / 1000;
