@@ -9,7 +9,7 @@
  * --embedded also measures rows 2 and 3 against `npm start` (every role and chDB's Kafka consumer in
  * one process, with its own Kafka), after the ingest role has stopped.
  *
- *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded]
+ *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded] [--no-record]
  */
 
 import { randomUUID } from 'node:crypto';
@@ -28,12 +28,13 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50' },
     embedded: { type: 'boolean', default: false },
+    'no-record': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded]\nAppends its figures to bench/RESULTS.md.',
+    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded] [--no-record]\nAppends its figures to bench/RESULTS.md, unless --no-record.',
   );
   process.exit(0);
 }
@@ -179,7 +180,8 @@ const table = [
 ].join('\n');
 const summary = `ingest role, single event / bare route = ${ratio.toFixed(2)}`;
 console.log(`\n${table}\n\n${summary}`);
-await appendFile(
-  path.join(root, 'bench/RESULTS.md'),
-  `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections}${values.embedded ? ' --embedded' : ''}\` (autocannon in the benchmark process; the ingest role, the bare route and Kafka each in their own process; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
-);
+if (!values['no-record'])
+  await appendFile(
+    path.join(root, 'bench/RESULTS.md'),
+    `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections}${values.embedded ? ' --embedded' : ''}\` (autocannon in the benchmark process; the ingest role, the bare route and Kafka each in their own process; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
+  );
