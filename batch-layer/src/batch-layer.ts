@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   type ClickHouseClient,
   type Config,
+  createClickHouse,
   type Logger,
   loadSites,
   logOutages,
@@ -70,6 +71,7 @@ export class BatchLayer {
     private readonly workerRedis: Redis,
     private readonly ch: ClickHouseClient,
     private readonly logic: BatchLogic,
+    private readonly alongside: ClickHouseClient | undefined,
   ) {}
 
   static async start(deps: {
@@ -112,6 +114,9 @@ export class BatchLayer {
     // The worker blocks on its own connection; BullMQ leaves connections it was given open, so
     // close() closes this one.
     const workerRedis = logOutages(redis.duplicate(), logger.child({ redis: 'batch-worker' }));
+    // A recompute runs some statements at once; a chDB connection runs one query at a time, so
+    // those get a second connection (over HTTP, the one client runs them at once).
+    const alongside = config.CLICKHOUSE_URL ? undefined : createClickHouse(config);
     const worker = new Worker(
       config.BATCH_QUEUE,
       async (job: Job, token?: string) => {
@@ -131,7 +136,12 @@ export class BatchLayer {
           return cleaned;
         }
         const result = await oneRunPerHour(redis, `${config.BATCH_QUEUE}:${data.hour}`, () =>
-          recomputeHour(ch, new Date(data.hour), { reason: data.reason, sites: data.sites, logic }),
+          recomputeHour(ch, new Date(data.hour), {
+            reason: data.reason,
+            sites: data.sites,
+            logic,
+            alongside,
+          }),
         );
         if (!result) {
           // Another worker is recomputing this hour: wait for it without spending an attempt.
@@ -157,7 +167,7 @@ export class BatchLayer {
     queue.on('error', logQueueError);
     if (deps.planAtStart !== false)
       await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
-    return new BatchLayer(queue, worker, workerRedis, ch, logic);
+    return new BatchLayer(queue, worker, workerRedis, ch, logic, alongside);
   }
 
   /**
@@ -248,6 +258,7 @@ export class BatchLayer {
     await this.worker.close();
     await this.queue.close();
     this.workerRedis.disconnect();
+    await this.alongside?.close();
   }
 }
 

@@ -103,9 +103,11 @@ const windowFilter = `
  * Each event once: the earliest delivery of an event_id. Duplicates are a few percent, so only
  * their ids are collected, with the time of their first delivery, and one scan keeps every other
  * row and each duplicate's first delivery. A first delivery stored twice (the same message written
- * again, to the millisecond) is rarer still: those ids alone are read apart, one row each. The work
- * tables are Memory tables: nothing reads them in key order, so a MergeTree's sort on insert would
- * be wasted.
+ * again, to the millisecond) is rarer still: those ids alone are read apart, one row each. Only an
+ * id with two copies of the same time, or more than two copies, can be one (`recheck`), so the
+ * window is read again only when such an id exists (an IN over an empty set reads nothing): a
+ * client's retry has a later time. The work tables are Memory tables: nothing reads them in key
+ * order, so a MergeTree's sort on insert would be wasted.
  *
  * After the hour, only the visitors still active in its last session gap (a minute more, for the
  * rounding of dateDiff to seconds) are kept: nobody else has a visit that started in the hour and
@@ -113,25 +115,30 @@ const windowFilter = `
  */
 const workSql = (t: WorkTables) => {
   const kept = `(ts < ${hourEnd} OR (site_id, visitor_id) IN ${t.continuing})`;
-  return [
-    `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
-    `CREATE TABLE ${t.duplicates} (event_id UUID, first_received DateTime64(3, 'UTC')) ENGINE = Memory`,
-    `CREATE TABLE ${t.redelivered} (event_id UUID) ENGINE = Memory`,
-    `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
-    `INSERT INTO ${t.duplicates} SELECT event_id, min(received_at) FROM events_raw
+  const firstDeliveries = `SELECT event_id, first_received FROM ${t.duplicates}`;
+  return {
+    tables: [
+      `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
+      `CREATE TABLE ${t.duplicates} (event_id UUID, first_received DateTime64(3, 'UTC'), recheck Bool) ENGINE = Memory`,
+      `CREATE TABLE ${t.redelivered} (event_id UUID) ENGINE = Memory`,
+      `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
+    ],
+    duplicates: `INSERT INTO ${t.duplicates}
+     SELECT event_id, min(received_at), count() > 2 OR min(received_at) = max(received_at) FROM events_raw
      WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
-    `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
+    continuing: `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
      WHERE ts >= ${hourEnd} - toIntervalSecond({gap:UInt32} + 60) AND ts < ${hourEnd} AND ${scope}`,
-    `INSERT INTO ${t.redelivered} SELECT event_id FROM events_raw
-     WHERE ${windowFilter} AND (event_id, received_at) IN ${t.duplicates} GROUP BY event_id HAVING count() > 1`,
-    `INSERT INTO ${t.events}
+    redelivered: `INSERT INTO ${t.redelivered} SELECT event_id FROM events_raw
+     WHERE ${windowFilter} AND (event_id, received_at) IN (${firstDeliveries} WHERE recheck)
+     GROUP BY event_id HAVING count() > 1`,
+    events: `INSERT INTO ${t.events}
      SELECT ${workEventNames} FROM events_raw
      WHERE ${windowFilter} AND ${kept} AND event_id NOT IN ${t.redelivered}
-       AND (event_id NOT IN (SELECT event_id FROM ${t.duplicates}) OR (event_id, received_at) IN ${t.duplicates})
+       AND (event_id NOT IN (SELECT event_id FROM ${t.duplicates}) OR (event_id, received_at) IN (${firstDeliveries}))
      UNION ALL
      SELECT * FROM (
        SELECT ${workEventNames} FROM events_raw
-       WHERE ${windowFilter} AND event_id IN ${t.redelivered} AND (event_id, received_at) IN ${t.duplicates}
+       WHERE ${windowFilter} AND event_id IN ${t.redelivered} AND (event_id, received_at) IN (${firstDeliveries})
        LIMIT 1 BY event_id
      )
      WHERE ${kept}
@@ -149,7 +156,7 @@ const workSql = (t: WorkTables) => {
     // as one string, each in hex between colons (a separator no value can hold, where utm_* values
     // can hold any byte), and are decoded for the visits only. Seven strings per event in the
     // arrays cost about a fifth of this statement's CPU on an hour of 10 million events.
-    `CREATE TABLE ${t.sessions} ENGINE = Memory AS
+    sessions: `CREATE TABLE ${t.sessions} ENGINE = Memory AS
    SELECT site_id, visitor_id,
      visit[1].time AS started, visit[-1].time AS ended,
      arrayCount(e -> e.interactive, visit) AS interactions,
@@ -174,7 +181,7 @@ const workSql = (t: WorkTables) => {
      (e, previous) -> dateDiff('second', previous, e.time) > {gap:UInt32},
      timeline, arrayPushFront(arrayPopBack(timeline.time), toDateTime64(0, 3, 'UTC'))) AS visit
    WHERE started >= {hour:DateTime('UTC')} AND started < ${hourEnd}`,
-  ];
+  };
 };
 
 /** The events of the hour. */
@@ -199,8 +206,7 @@ const inHour = (t: WorkTables) => `${hourEvents(t)},
           OR (goal.3 != '' AND d.name = 'pageview' AND match(d.pathname, goal.3)),
         gd.defs)) AS goals
     FROM hour_events AS d LEFT JOIN goal_defs AS gd ON gd.site_id = d.site_id
-  ),
-  sessions AS (SELECT * FROM ${t.sessions})`;
+  )`;
 
 const hourlyColumns = `site_id, hour, run_id, logic_version, pageviews, events, visitors, visitors_state,
   visits, bounces, visit_duration_seconds, conversions, revenue`;
@@ -212,7 +218,7 @@ const hourlySql = (t: WorkTables) => `
   visit_totals AS (
     SELECT site_id, count() AS visits, countIf(interactions <= 1) AS bounces,
       sum(toUInt64(dateDiff('second', started, ended))) AS duration
-    FROM sessions GROUP BY site_id
+    FROM ${t.sessions} GROUP BY site_id
   )
   SELECT e.site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16},
     countIf(e.name = 'pageview'), count(), uniqExact(e.visitor_id), uniqCombined64State(e.visitor_id),
@@ -301,13 +307,12 @@ const byColumn = (source: string, aggregates: Aggregates, dimensions: ColumnDime
   );
 
 /**
- * The speed layer's dimensions, with its rules for empty values, plus goals and exit pages.
- * Per event: page, event_name, country, browser, os, device, prop:<key>, goal (the goal's name; its
- * `events` are the conversions, `visitors` the visitors who converted). Per visit, in the hour it
- * started: entry_page, exit_page, referrer_source, channel, utm_* (pageviews, events and revenue
- * are the visit's).
+ * The speed layer's dimensions, with its rules for empty values, plus goals and exit pages, in two
+ * inserts that run at once (see recomputeHour). Per event: page, event_name, country, browser, os,
+ * device, prop:<key>, goal (the goal's name; its `events` are the conversions, `visitors` the
+ * visitors who converted).
  */
-const dimensionsSql = (t: WorkTables) => `
+const eventDimensionsSql = (t: WorkTables) => `
   INSERT INTO batch_dimensions_hourly (${dimensionColumns})
   WITH ${inHour(t)}
   ${[
@@ -319,8 +324,15 @@ const dimensionsSql = (t: WorkTables) => `
     `
   SELECT ${runKey}, 'goal', goal, ${listed(eventAggregates)}
   FROM in_hour ARRAY JOIN goals AS goal GROUP BY site_id, goal`,
-    ...byColumn('sessions', visitAggregates, visitDimensions),
   ].join('\n  UNION ALL')}`;
+
+/**
+ * Per visit, in the hour it started: entry_page, exit_page, referrer_source, channel, utm_*
+ * (pageviews, events and revenue are the visit's).
+ */
+const visitDimensionsSql = (t: WorkTables) => `
+  INSERT INTO batch_dimensions_hourly (${dimensionColumns})
+  ${byColumn(t.sessions, visitAggregates, visitDimensions).join('\n  UNION ALL')}`;
 
 /**
  * A run for some sites only still commits the whole hour: the other sites' rows of the committed
@@ -338,6 +350,34 @@ const copyOthers = (table: string) => `
     WHERE hour = {hour:DateTime('UTC')} AND run_id = {previous:UUID} AND NOT has({sites:Array(String)}, site_id)
   )`;
 
+/**
+ * The statement with its parameters written in as literals. chDB's Node binding runs the queries
+ * that carry parameters one at a time across the whole process (their binding is not isolated per
+ * connection), so statements meant to run at once on two connections must not carry any.
+ */
+export function withLiterals(query: string, params: Record<string, string | number | string[]>): string {
+  const literal = (value: string | number | string[]): string =>
+    Array.isArray(value)
+      ? `[${value.map(literal).join(', ')}]`
+      : typeof value === 'number'
+        ? String(value)
+        : `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  return query.replace(/\{(\w+):([^{}]+)\}/g, (_, name: string, type: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`no value for the parameter ${name}`);
+    return `CAST(${literal(value)} AS ${type})`;
+  });
+}
+
+/**
+ * Waits for every one of the statements, then fails with the first error: none may still be
+ * writing rows of the run when it is recorded as failed and its tables are dropped.
+ */
+async function together(...statements: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(statements)).find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 async function committedRun(ch: ClickHouseClient, hour: string): Promise<string | undefined> {
   const [row] = await (
     await ch.query({
@@ -354,6 +394,11 @@ export interface RecomputeOptions {
   /** Recompute only these sites; the others keep their committed numbers. Default: every site. */
   sites?: string[] | undefined;
   logic?: BatchLogic | undefined;
+  /**
+   * A second connection, for the statements that run beside the others (a chDB connection runs
+   * one query at a time). Default: `ch` itself, which over HTTP runs them at once anyway.
+   */
+  alongside?: ClickHouseClient | undefined;
 }
 
 /**
@@ -375,6 +420,7 @@ export async function recomputeHour(
   const started = Date.now();
   const runId = randomUUID();
   const logic = options.logic ?? currentLogic;
+  const alongside = options.alongside ?? ch;
   const hourParam = toClickHouseTime(hour.getTime()).slice(0, 19);
   const previous = options.sites?.length ? await committedRun(ch, hourParam) : undefined;
   const sites = previous ? [...new Set(options.sites)].sort() : [];
@@ -391,9 +437,29 @@ export async function recomputeHour(
   let committed = false;
   const work = workTables(runId);
   try {
-    for (const query of workSql(work)) await ch.command({ query, query_params: params });
-    await ch.command({ query: hourlySql(work), query_params: params });
-    await ch.command({ query: dimensionsSql(work), query_params: params });
+    const execute = (client: ClickHouseClient, query: string) =>
+      client.command({ query: withLiterals(query, params) }).then(() => {});
+    const w = workSql(work);
+    for (const query of w.tables) await execute(ch, query);
+    await together(execute(ch, w.duplicates), execute(alongside, w.continuing));
+    await execute(ch, w.redelivered);
+    await execute(ch, w.events);
+    // The event dimensions need only the events; the visits, their dimensions and the hourly
+    // rows run beside them. Each insert ends on one core (it joins its blocks, with their
+    // sketches, into one part and writes it), so two at once keep both cores busy.
+    const sessions = execute(ch, w.sessions);
+    await together(
+      sessions,
+      (async () => {
+        await execute(alongside, eventDimensionsSql(work));
+        await sessions;
+        await execute(alongside, hourlySql(work));
+      })(),
+      (async () => {
+        await sessions;
+        await execute(ch, visitDimensionsSql(work));
+      })(),
+    );
     if (previous) {
       await ch.command({ query: copyOthers('batch_hourly'), query_params: params });
       await ch.command({ query: copyOthers('batch_dimensions_hourly'), query_params: params });

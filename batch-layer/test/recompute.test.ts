@@ -9,7 +9,7 @@ import {
 } from '@sightline/core';
 import { makeStoredEvent, testStack } from '@sightline/core/testing';
 import { cleanupSupersededRuns, supersededRuns } from '../src/cleanup.js';
-import { currentLogic, LOGIC_VERSION, recomputeHour } from '../src/recompute-hour.js';
+import { currentLogic, LOGIC_VERSION, recomputeHour, withLiterals } from '../src/recompute-hour.js';
 
 const H = Date.UTC(2026, 10, 20, 10);
 const at = (hh: number, mm: number) => Date.UTC(2026, 10, 20, hh, mm);
@@ -41,11 +41,13 @@ async function committedHourly(ch: ClickHouseClient, site: string) {
 
 describe('recompute of one hour from events_raw', () => {
   let ch: ClickHouseClient;
+  let config: Parameters<typeof createClickHouse>[0];
   let cleanup: () => Promise<void>;
 
   before(async () => {
     const stack = await testStack('batch-recompute');
     cleanup = stack.cleanup;
+    config = stack.config;
     ch = createClickHouse(stack.config);
     await migrate(ch, {
       variables: {
@@ -494,5 +496,98 @@ describe('recompute of one hour from events_raw', () => {
       ['utm_term', hex('x'), 1],
     ].map((r) => r.join(' '));
     assert.deepEqual(rows.sort(), expected.sort());
+  });
+
+  it('keeps the first delivery of each event once, however often and whenever it was stored again', async () => {
+    const hour = H + 2 * DAY;
+    const minute = (mm: number) => hour + mm * 60_000;
+    /** Another copy of an event, stored at `mm` past the hour, with a path that tells it apart. */
+    const copy = (event: StoredEvent, mm: number, pathname: string) => ({
+      ...event,
+      received_at: makeStoredEvent({ at: minute(mm) }).received_at,
+      pathname,
+    });
+    const retried = makeStoredEvent({ site_id: 'd', visitor_id: '1', pathname: '/retried', at: minute(1) });
+    const twice = makeStoredEvent({ site_id: 'd', visitor_id: '2', pathname: '/twice', at: minute(5) });
+    const thrice = makeStoredEvent({ site_id: 'd', visitor_id: '3', pathname: '/thrice', at: minute(7) });
+    const once = makeStoredEvent({ site_id: 'd', visitor_id: '4', pathname: '/once', at: minute(9) });
+    const events = [
+      // A client's retry: a later copy.
+      retried,
+      copy(retried, 3, '/later'),
+      // The first delivery stored twice (the same message written again), and a retry after it.
+      twice,
+      twice,
+      copy(twice, 6, '/later'),
+      // Three deliveries, each at its own time.
+      thrice,
+      copy(thrice, 8, '/later'),
+      copy(thrice, 10, '/later'),
+      once,
+    ];
+    await ch.insert({ table: 'events_raw', values: events.map(row), format: 'JSONEachRow' });
+    await recomputeHour(ch, new Date(hour), { reason: 'test' });
+    const pages = await (
+      await ch.query({
+        query: `SELECT value, events, visitors FROM batch_dimensions_hourly
+                WHERE site_id = 'd' AND dimension = 'page' AND (hour, run_id) IN (SELECT hour, run_id FROM batch_committed)
+                ORDER BY value`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ value: string; events: number; visitors: number }>();
+    assert.deepEqual(
+      pages.map((p) => [p.value, Number(p.events), Number(p.visitors)]),
+      [
+        ['/once', 1, 1],
+        ['/retried', 1, 1],
+        ['/thrice', 1, 1],
+        ['/twice', 1, 1],
+      ],
+    );
+  });
+
+  it('gives the same rows when its statements run at once on a second connection', async () => {
+    const hour = new Date(H + 2 * DAY);
+    /** Every output row of a run, its sketches as the counts they hold. */
+    const rowsOf = async (run: string) => {
+      const tables: Record<string, unknown>[][] = [];
+      for (const table of ['batch_hourly', 'batch_dimensions_hourly']) {
+        const result = await ch.query({
+          query: `SELECT * EXCEPT (run_id, visitors_state), finalizeAggregation(visitors_state) AS sketch
+                  FROM ${table} WHERE run_id = {run:UUID} ORDER BY ALL`,
+          query_params: { run },
+          format: 'JSONEachRow',
+        });
+        tables.push(await result.json<Record<string, unknown>>());
+      }
+      return tables;
+    };
+    const second = createClickHouse(config);
+    try {
+      const one = await recomputeHour(ch, hour, { reason: 'test' });
+      const two = await recomputeHour(ch, hour, { reason: 'test', alongside: second });
+      const [hourly, dimensions] = await rowsOf(one.runId);
+      assert.ok(hourly!.some((r) => r.site_id === 'd'));
+      assert.ok(dimensions!.some((r) => r.dimension === 'page' && r.value === '/twice'));
+      assert.deepEqual(await rowsOf(two.runId), [hourly, dimensions]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('writes parameters in as literals that read back unchanged', async () => {
+    const odd = "it's \\ a 'test' \\";
+    const query = withLiterals('SELECT {s:String} AS s, {a:Array(String)} AS a, {n:UInt32} AS n', {
+      s: odd,
+      a: [odd, '', "'"],
+      n: 1800,
+    });
+    const [row] = await (await ch.query({ query, format: 'JSONEachRow' })).json<{
+      s: string;
+      a: string[];
+      n: number;
+    }>();
+    assert.deepEqual(row, { s: odd, a: [odd, '', "'"], n: 1800 });
+    assert.throws(() => withLiterals('SELECT {missing:String}', {}), /missing/);
   });
 });
