@@ -9,7 +9,6 @@ import {
 } from '@sightline/core';
 import { clampTimestamp, type RequestFacts, toStoredEvent } from './enrich.js';
 import type { Enricher } from './enrichment/index.js';
-import { plainEvent } from './plain-event.js';
 import type { SiteCache } from './site-cache.js';
 import type { VisitorSalts } from './visitor-salt.js';
 
@@ -26,22 +25,16 @@ export interface AcceptDeps {
  * the timestamp; then enrichment. A rejection is a value naming the rule, never an exception.
  */
 export async function acceptEvent(item: unknown, facts: RequestFacts, deps: AcceptDeps): Promise<Verdict> {
-  const plain = plainEvent(item);
-  if (plain) return acceptInput(plain.input, facts, deps, plain.url);
   const parsed = eventInputSchema.safeParse(item);
   if (!parsed.success) return { ok: false, error: invalidEvent(parsed.error) };
   return acceptInput(parsed.data, facts, deps);
 }
 
-/**
- * The checks after the contract, for bodies already in the native shape (e.g. from the Plausible
- * form); `url` is input.url, parsed.
- */
+/** The checks after the contract, for bodies already in the native shape (e.g. from the Plausible form). */
 export async function acceptInput(
   input: EventInput,
   facts: RequestFacts,
   deps: AcceptDeps,
-  url = new URL(input.url),
 ): Promise<Verdict> {
   const site = await deps.sites.byId(input.site_id);
   if (!site) {
@@ -51,6 +44,7 @@ export async function acceptInput(
       `site_id ${input.site_id} is not a registered site: create it with POST /v1/admin/sites`,
     );
   }
+  const url = new URL(input.url);
   const host = url.hostname;
   if (!hostnameAllowed(site, host)) {
     return reject('hostname_not_allowed', 'url', `hostname ${host} is not in the site's allowed_hostnames`);
