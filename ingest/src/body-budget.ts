@@ -15,7 +15,14 @@ export class BodyBudget {
   #held = 0;
   readonly #queue: { bytes: number; enter: () => void }[] = [];
 
-  constructor(readonly limitBytes: number) {}
+  /**
+   * @param readWithinMs How long a let-in body may take to arrive before its bytes are given back:
+   * a client sending its body slowly (or not at all) must not hold every other request back.
+   */
+  constructor(
+    readonly limitBytes: number,
+    readonly readWithinMs = 1000,
+  ) {}
 
   get heldBytes(): number {
     return this.#held;
@@ -47,29 +54,38 @@ export class BodyBudget {
 
 /**
  * A preParsing hook: the request's body is read once its bytes fit in `budget`, and given back when
- * the answer is sent or the client goes away.
+ * the answer is sent, the client goes away, or the body is still arriving `budget.readWithinMs`
+ * after it was let in (the request then goes on outside the budget).
  */
 export function holdBodyWithin(budget: BodyBudget): preParsingHookHandler {
   return (request, reply, payload, done) => {
     const bytes = bodyBytes(request.headers);
     if (bytes === 0) return done(null, payload);
-    let entered = false;
+    let held = false;
     let closed = false;
+    let slow: NodeJS.Timeout | undefined;
+    const giveBack = () => {
+      clearTimeout(slow);
+      if (held) budget.leave(bytes);
+      held = false;
+    };
     // 'close' comes once, whether the answer was sent or the connection was lost.
     reply.raw.once('close', () => {
       closed = true;
-      if (entered) budget.leave(bytes);
+      giveBack();
     });
-    const wait = budget.enter(bytes);
-    if (!wait) {
-      entered = true;
-      return done(null, payload);
-    }
-    void wait.then(() => {
-      entered = true;
-      if (closed) budget.leave(bytes);
+    const read = () => {
+      held = true;
+      if (closed) giveBack();
+      else {
+        slow = setTimeout(giveBack, budget.readWithinMs).unref();
+        payload.once('end', () => clearTimeout(slow));
+      }
       done(null, payload);
-    });
+    };
+    const wait = budget.enter(bytes);
+    if (wait) void wait.then(read);
+    else read();
   };
 }
 

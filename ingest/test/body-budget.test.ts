@@ -33,10 +33,12 @@ describe('the budget of request bodies held at once', () => {
 });
 
 describe('ingest routes within a body budget, on the real Kafka', () => {
-  const budget = new BodyBudget(1);
+  const budget = new BodyBudget(1, 300);
   let h: IngestHarness;
+  let port: number;
   before(async () => {
     h = await ingestHarness('ingest-body-budget', [site()], {}, { bodyBudget: budget });
+    port = Number(new URL(await h.app.listen({ port: 0, host: '127.0.0.1' })).port);
   });
   after(async () => {
     await h?.close();
@@ -75,8 +77,6 @@ describe('ingest routes within a body budget, on the real Kafka', () => {
   });
 
   it('gives back the bytes of a client that left while it waited', async () => {
-    const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = new URL(url);
     assert.equal(budget.enter(1), undefined);
     const body = JSON.stringify({ site_id: 's_shop', name: 'pageview', url: 'https://shop.example/' });
     const req = httpRequest({
@@ -96,5 +96,24 @@ describe('ingest routes within a body budget, on the real Kafka', () => {
     assert.equal(budget.heldBytes, 0);
     // And the budget still lets the next request through.
     assert.equal((await post()).statusCode, 202);
+  });
+
+  it('gives back the bytes of a body still arriving after readWithinMs: a slow client holds nobody back', async () => {
+    const slow = httpRequest({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/v1/events',
+      headers: { 'content-type': 'application/json', 'content-length': 10_000 },
+    });
+    slow.on('error', () => {});
+    slow.write('{"site_id":');
+    await sleep(100);
+    assert.equal(budget.heldBytes, 10_000);
+    const answer = await Promise.race([post(), sleep(3000).then(() => undefined)]);
+    assert.ok(answer, 'answered while the slow body was still arriving');
+    assert.equal(answer.statusCode, 202);
+    assert.equal(budget.heldBytes, 0);
+    slow.destroy();
   });
 });
