@@ -74,9 +74,10 @@ export async function cleanupSupersededRuns(
   for (const table of ['batch_hourly', 'batch_dimensions_hourly']) {
     await ch.command({
       query: `ALTER TABLE ${table} DELETE
-        WHERE hour BETWEEN {first:DateTime('UTC')} AND {last:DateTime('UTC')} AND has({runs:Array(UUID)}, run_id)`,
+        WHERE hour BETWEEN {first:DateTime('UTC')} AND {last:DateTime('UTC')} AND has({runs:Array(UUID)}, run_id)
+        -- In the statement: chDB runs clickhouse_settings as SETs that stay on the connection.
+        SETTINGS mutations_sync = 1`,
       query_params: params,
-      clickhouse_settings: { mutations_sync: '1' },
     });
   }
   const cleanedAt = toClickHouseTime(Date.now());

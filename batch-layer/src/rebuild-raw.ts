@@ -154,11 +154,12 @@ export async function rebuildRawDay(
     const stored = await (
       await ch.query({
         query: `SELECT * FROM events_raw
-                WHERE toYYYYMMDD(ts) = {day:UInt32} AND cityHash64(event_id, kafka_offset) % {slices:UInt32} = {slice:UInt32}`,
+                WHERE toYYYYMMDD(ts) = {day:UInt32} AND cityHash64(event_id, kafka_offset) % {slices:UInt32} = {slice:UInt32}
+                -- Visitor ids are UInt64: as JSON numbers they would lose digits on the way back.
+                -- In the statement: chDB runs clickhouse_settings as SETs that stay on the connection.
+                SETTINGS output_format_json_quote_64bit_integers = 1`,
         query_params: { ...params, slices, slice },
         format: 'JSONEachRow',
-        // Visitor ids are UInt64: as JSON numbers they would lose digits on the way back.
-        clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
       })
     ).json<StoredRow>();
     const values = stored.map((row) => {
