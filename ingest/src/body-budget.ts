@@ -59,7 +59,7 @@ export class BodyBudget {
  */
 export function holdBodyWithin(budget: BodyBudget): preParsingHookHandler {
   return (request, reply, payload, done) => {
-    const bytes = bodyBytes(request.headers);
+    const bytes = bodyBytes(request.headers, request.routeOptions.bodyLimit);
     if (bytes === 0) return done(null, payload);
     let held = false;
     let closed = false;
@@ -89,8 +89,8 @@ export function holdBodyWithin(budget: BodyBudget): preParsingHookHandler {
   };
 }
 
-/** A body's size before it is read: its Content-Length, or the largest body a route takes when chunked. */
-function bodyBytes(headers: IncomingHttpHeaders): number {
+/** A body's size before it is read: its Content-Length, or the largest body the route takes when chunked. */
+function bodyBytes(headers: IncomingHttpHeaders, bodyLimit: number): number {
   if (headers['content-length'] !== undefined) return Number(headers['content-length']) || 0;
-  return headers['transfer-encoding'] ? 1024 * 1024 : 0;
+  return headers['transfer-encoding'] ? bodyLimit : 0;
 }
