@@ -461,8 +461,8 @@ export async function recomputeHour(
       })(),
     );
     if (previous) {
-      await ch.command({ query: copyOthers('batch_hourly'), query_params: params });
-      await ch.command({ query: copyOthers('batch_dimensions_hourly'), query_params: params });
+      await execute(ch, copyOthers('batch_hourly'));
+      await execute(ch, copyOthers('batch_dimensions_hourly'));
     }
     const [counts] = await (
       await ch.query({
