@@ -3,8 +3,8 @@
 -- one row per site and hour, whose `visitors` is the hour's exact count (uniqExact), so such a
 -- series reads sum(hour_visitors) + uniqCombined64Merge(live_visitors_state): the exact count for
 -- batch hours, the speed layer's sketches for live ones. Ranges of several hours still merge
--- visitors_state, never add counts. Reading the small integer instead of the batch's sketch is
--- also a quarter less work for an hourly series (sketches are most of the bytes of batch_hourly).
+-- visitors_state, never add counts. Reading the small integer instead of the batch's sketch also
+-- makes a 30-day hourly series read cheaper: 14 % for 25 sites at once, 26 % for 100 (10 M events).
 --
 -- hour_visitors: batch rows, the hour's exact distinct visitors; speed rows, 0.
 -- live_visitors_state: speed rows, their sketch; batch rows, an empty sketch.
