@@ -321,14 +321,15 @@ const byColumn = (source: string, aggregates: Aggregates, dimensions: ColumnDime
   );
 
 /**
- * Each GROUP BY of a dimensions insert hands its rows on as one block (a single-level hash table,
- * blocks of up to a million rows), and the insert writes the blocks as they come instead of
- * squashing them into one: squashing copies every visitor sketch into a new state, one at a time,
- * on one core. A few parts per run instead of one; on an hour of 10 million events the event
- * dimensions took 6.4-6.8 s of CPU instead of 8.3-8.6 s.
+ * Each GROUP BY of the event dimensions insert hands its rows on as one block (a single-level hash
+ * table, blocks of up to a million rows) instead of a two-level table's 256 and more: on an hour
+ * of 10 million events the statement took 7.8 s of CPU instead of 8.3-8.6 s, run alone. The insert
+ * still squashes the blocks into one part: writing them unsquashed took 6.4-6.8 s, but as seven
+ * parts per run for background merges to join, and bench:batch was no faster with it (15.54 and
+ * 12.97 s against 13.01 and 12.49 s).
  */
-const dimensionBlocks = `SETTINGS min_insert_block_size_rows = 0, min_insert_block_size_bytes = 0,
-  max_block_size = 1000000, group_by_two_level_threshold = 0, group_by_two_level_threshold_bytes = 0`;
+const dimensionBlocks = `SETTINGS max_block_size = 1000000, group_by_two_level_threshold = 0,
+  group_by_two_level_threshold_bytes = 0`;
 
 /**
  * The speed layer's dimensions, with its rules for empty values, plus goals and exit pages, in two
@@ -470,9 +471,8 @@ export async function recomputeHour(
     await execute(ch, w.redelivered);
     await execute(ch, w.events);
     // The event dimensions need only the events; the visits, their dimensions and the hourly
-    // rows run beside them. Each insert ends on one core (writing its parts; the visits' and the
-    // hourly rows' also join their blocks, with their sketches, into one), so two at once keep
-    // both cores busy.
+    // rows run beside them. Each insert ends on one core (it joins its blocks, with their
+    // sketches, into one part and writes it), so two at once keep both cores busy.
     const sessions = execute(ch, w.sessions);
     await together(
       sessions,
