@@ -59,7 +59,8 @@ export const hourlyMetricSql: Partial<Record<Metric, string>> = {
  * Visitors of a one-hour bucket (sql/0070): the batch's exact count of the hour (its committed run
  * has one row per site and hour), or the speed layer's sketches merged. Only for buckets of one
  * hour without filters; anything wider merges visitors_state. The merge skips the batch rows, whose
- * live_visitors_state is empty: merging an empty sketch per batch row cost 3-11 % of the query's CPU (1 to 25 sites).
+ * live_visitors_state is empty: merging an empty sketch per batch row cost 3-11 % of the query's
+ * CPU (1 to 25 sites).
  */
 export const hourBucketVisitorsSql =
   "sum(hour_visitors) + uniqCombined64MergeIf(live_visitors_state, source = 'speed')";
