@@ -14,6 +14,7 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
 import { cleanupSupersededRuns } from './cleanup.js';
 import { type RebuildOutcome, rebuildRawDay } from './rebuild-raw.js';
+import { rebuildRollups, tablesToRebuild } from './rebuild-rollups.js';
 import { type BatchLogic, currentLogic, recomputeHour } from './recompute-hour.js';
 import { floorHour, HOUR_MS, hoursToRecompute } from './watermark.js';
 
@@ -72,6 +73,8 @@ export class BatchLayer {
     private readonly ch: ClickHouseClient,
     private readonly logic: BatchLogic,
     private readonly alongside: ClickHouseClient | undefined,
+    /** The rebuild of the rollup tables started with the layer (see rebuildRollupsPaused). */
+    private readonly rebuild: { done: Promise<void>; stop: () => void },
   ) {}
 
   static async start(deps: {
@@ -130,30 +133,37 @@ export class BatchLayer {
           if (hours.length) logger.info({ hours: hours.length }, 'batch plan: hours enqueued');
           return { enqueued: hours.length };
         }
-        if (data.type === 'cleanup') {
-          const cleaned = await cleanupSupersededRuns(ch);
-          if (cleaned.runs) logger.info(cleaned, 'batch cleanup: superseded runs deleted');
-          return cleaned;
-        }
-        const result = await oneRunPerHour(redis, `${config.BATCH_QUEUE}:${data.hour}`, () =>
-          recomputeHour(ch, new Date(data.hour), {
-            reason: data.reason,
-            sites: data.sites,
-            logic,
-            alongside,
-          }),
-        );
+        const result =
+          data.type === 'cleanup'
+            ? await exclusively(redis, config.BATCH_QUEUE, 'cleanup', () => cleanupSupersededRuns(ch))
+            : await exclusively(redis, config.BATCH_QUEUE, data.hour, () =>
+                recomputeHour(ch, new Date(data.hour), {
+                  reason: data.reason,
+                  sites: data.sites,
+                  logic,
+                  alongside,
+                }),
+              );
         if (!result) {
-          // Another worker is recomputing this hour: wait for it without spending an attempt.
+          // Another worker is on this hour, or the rollups are being rebuilt: wait without spending
+          // an attempt.
           await job.moveToDelayed(Date.now() + 2000, token);
           throw new DelayedError();
         }
-        logger.info(result, 'batch hour committed');
+        if ('runs' in result) {
+          if (result.runs) logger.info(result, 'batch cleanup: superseded runs deleted');
+        } else logger.info(result, 'batch hour committed');
         return result;
       },
       // A recompute runs for seconds; the lock is renewed while it runs, and a worker that died
-      // mid-job has its job picked up again once the lock expires (stalled-job recovery).
-      { connection: workerRedis, concurrency: config.BATCH_CONCURRENCY, lockDuration: 120_000 },
+      // mid-job has its job picked up again once the lock expires (stalled-job recovery). It starts
+      // taking jobs once the rollups have their storage (below).
+      {
+        connection: workerRedis,
+        concurrency: config.BATCH_CONCURRENCY,
+        lockDuration: 120_000,
+        autorun: false,
+      },
     );
     worker.on('failed', (job, error) => logger.error({ err: error, job: job?.data }, 'batch job failed'));
     // BullMQ re-emits every failed reconnect attempt here: each message is logged once a minute.
@@ -167,7 +177,31 @@ export class BatchLayer {
     queue.on('error', logQueueError);
     if (deps.planAtStart !== false)
       await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
-    return new BatchLayer(queue, worker, workerRedis, ch, logic, alongside);
+    // The cluster mode's rollups are Distributed tables over Replicated ones, created by the
+    // migrations' cluster form; they keep the storage they were made with.
+    const stopRebuild = new AbortController();
+    const rollupsRebuilt = config.CLICKHOUSE_CLUSTER
+      ? Promise.resolve()
+      : rebuildRollupsPaused(ch, redis, config.BATCH_QUEUE, logger, stopRebuild.signal).catch(
+          (error: unknown) => {
+            if (stopRebuild.signal.aborted) logger.info('rollup rebuild stopped; the next start resumes it');
+            else
+              logger.error(
+                { err: error },
+                'rollup rebuild failed; the rollups keep their storage and the next start tries again',
+              );
+          },
+        );
+    // Jobs wait in the queue meanwhile (another instance's wait for the pause). Failed or stopped,
+    // the rebuild leaves the tables as they were, and the worker runs on them.
+    void rollupsRebuilt.then(() => {
+      if (!stopRebuild.signal.aborted)
+        worker.run().catch((error: unknown) => logger.error({ err: error }, 'batch worker stopped'));
+    });
+    return new BatchLayer(queue, worker, workerRedis, ch, logic, alongside, {
+      done: rollupsRebuilt,
+      stop: () => stopRebuild.abort(),
+    });
   }
 
   /**
@@ -253,8 +287,15 @@ export class BatchLayer {
     };
   }
 
+  /** Settles when the rollup tables have their storage, or their rebuild failed (it is logged). */
+  rollupsRebuilt(): Promise<void> {
+    return this.rebuild.done;
+  }
+
   /** Stops taking jobs, lets the running one finish, and closes the queue. */
   async close(): Promise<void> {
+    this.rebuild.stop();
+    await this.rebuild.done;
     await this.worker.close();
     await this.queue.close();
     this.workerRedis.disconnect();
@@ -285,34 +326,101 @@ async function enqueue(
   );
 }
 
-const HOUR_LOCK_MS = 60_000;
+const LOCK_MS = 60_000;
+/** Each run's lock: an hour's recompute, or the cleanup (named `cleanup`). */
+const lockPrefix = (queue: string) => `sightline:batch-hour-lock:${queue}:`;
+/** While it exists no run starts: a rollup rebuild holds it (rebuildRollupsPaused). */
+const pauseKey = (queue: string) => `sightline:batch-pause:${queue}`;
+
+/** Deletes `key` only if it still holds `owner` (compare and delete in one step). */
+const release = (redis: Redis, key: string, owner: string) =>
+  redis
+    .eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
+      1,
+      key,
+      owner,
+    )
+    .catch(() => {});
 
 /**
- * Runs `body` unless another run of the same hour holds the hour's lock in Redis (then undefined).
- * A site-scoped run carries the other sites over from the run committed when it started, so two runs
- * of one hour at once (BATCH_CONCURRENCY > 1, or several batch workers) would let the later commit
- * bring back the earlier one's sites as they were. The lock is renewed while the run lasts and
- * expires a minute after a worker that died holding it.
+ * Holds `key` for `owner` in Redis while `body` runs: renewed meanwhile, gone a minute after a worker
+ * that died holding it.
  */
-async function oneRunPerHour<T>(redis: Redis, hour: string, body: () => Promise<T>): Promise<T | undefined> {
-  const key = `sightline:batch-hour-lock:${hour}`;
-  const owner = randomUUID();
-  if (!(await redis.set(key, owner, 'PX', HOUR_LOCK_MS, 'NX'))) return undefined;
-  const renew = setInterval(() => void redis.pexpire(key, HOUR_LOCK_MS).catch(() => {}), HOUR_LOCK_MS / 3);
+async function holding<T>(redis: Redis, key: string, owner: string, body: () => Promise<T>): Promise<T> {
+  const renew = setInterval(() => void redis.pexpire(key, LOCK_MS).catch(() => {}), LOCK_MS / 3);
   try {
     return await body();
   } finally {
     clearInterval(renew);
-    // Deletes the lock only if it is still this run's (compare and delete in one step).
-    await redis
-      .eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
-        1,
-        key,
-        owner,
-      )
-      .catch(() => {});
+    await release(redis, key, owner);
   }
+}
+
+/**
+ * Runs `body` unless another run of the same name holds its lock, or a rollup rebuild holds the
+ * pause (then undefined). A site-scoped run carries the other sites over from the run committed when
+ * it started, so two runs of one hour at once (BATCH_CONCURRENCY > 1, or several batch workers) would
+ * let the later commit bring back the earlier one's sites as they were. The pause is read after the
+ * lock is taken, and the rebuild waits for every lock after setting the pause, so no run writes the
+ * rollups while they are copied.
+ */
+async function exclusively<T>(
+  redis: Redis,
+  queue: string,
+  name: string,
+  body: () => Promise<T>,
+): Promise<T | undefined> {
+  const key = `${lockPrefix(queue)}${name}`;
+  const owner = randomUUID();
+  if (!(await redis.set(key, owner, 'PX', LOCK_MS, 'NX'))) return undefined;
+  if (await redis.exists(pauseKey(queue))) {
+    await release(redis, key, owner);
+    return undefined;
+  }
+  return holding(redis, key, owner, body);
+}
+
+/** How long a rebuild waits for the runs under way to finish before it gives up until next start. */
+const PAUSE_WAIT_MS = 15 * 60_000;
+
+async function anyRunLocked(redis: Redis, queue: string): Promise<boolean> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${lockPrefix(queue)}*`, 'COUNT', 1000);
+    if (keys.length > 0) return true;
+    cursor = next;
+  } while (cursor !== '0');
+  return false;
+}
+
+/**
+ * Rebuilds the rollup tables whose storage is not rollupStorage's (rebuild-rollups.ts) while no run
+ * writes them: sets the pause (one instance of the batch layer does it; the others' runs wait), waits
+ * for the runs under way, rebuilds, and lifts the pause. Readers are not held up; the watermark
+ * stands still for the copy's time, and the next plan catches up. `signal` stops it between months.
+ */
+async function rebuildRollupsPaused(
+  ch: ClickHouseClient,
+  redis: Redis,
+  queue: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  if ((await tablesToRebuild(ch)).length === 0) return;
+  const owner = randomUUID();
+  if (!(await redis.set(pauseKey(queue), owner, 'PX', LOCK_MS, 'NX'))) return;
+  await holding(redis, pauseKey(queue), owner, async () => {
+    logger.info('rollup rebuild: pausing the batch runs');
+    const deadline = Date.now() + PAUSE_WAIT_MS;
+    while (await anyRunLocked(redis, queue)) {
+      if (Date.now() > deadline) throw new Error('batch runs still under way after 15 minutes');
+      signal.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const done = await rebuildRollups(ch, logger, signal);
+    logger.info(done, 'rollup rebuild: done; batch runs resume');
+  });
 }
 
 function scopeKey(sites: string[]): string {

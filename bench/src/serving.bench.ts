@@ -21,6 +21,8 @@ import {
   type ClickHouseClient,
   ClickHousePool,
   createClickHouse,
+  createLogger,
+  type Logger,
   loadConfig,
   migrate,
 } from '@sightline/core';
@@ -84,6 +86,10 @@ const CHUNK = 2_000_000;
 const speedViews = ['mv_speed_hourly', 'mv_speed_minute', 'mv_speed_dimensions'];
 
 interface BatchLayerModule {
+  rebuildRollups(
+    ch: ClickHouseClient,
+    logger: Logger,
+  ): Promise<{ tables: string[]; rows: number; seconds: number }>;
   recomputeHour(
     ch: ClickHouseClient,
     hour: Date,
@@ -280,12 +286,19 @@ try {
     const batchSeconds = (performance.now() - batchStarted) / 1000;
     return `generated inside ClickHouse into events_raw of a fresh chDB in ${generateSeconds.toFixed(1)} s (the speed views fed for the hours from the watermark on, the only ones read from the speed rollups); recomputeHour over the ${batchHours} hours before the last ${LIVE_HOURS} in ${batchSeconds.toFixed(1)} s (${batchHours ? (batchSeconds / batchHours).toFixed(2) : '0'} s per hour)`;
   };
+  // What the batch layer does at its start: rollups made before their storage was set (an older data
+  // directory) are rebuilt first, and empty ones at once.
+  const rebuilt = await (await load<BatchLayerModule>('@sightline/batch-layer')).rebuildRollups(
+    ch,
+    createLogger({ LOG_LEVEL: 'warn' }),
+  );
+  if (rebuilt.rows > 0) log(`rollups rebuilt: ${fmt(rebuilt.rows)} rows in ${rebuilt.seconds.toFixed(1)} s`);
   const [loadedBefore] = await (
     await ch.query({ query: 'SELECT count() AS n FROM events_raw', format: 'JSONEachRow' })
   ).json<{ n: string }>();
   const loaded =
     keptDir && Number(loadedBefore?.n) > 0
-      ? `loaded by an earlier run into ${keptDir}, measured again`
+      ? `loaded by an earlier run into ${keptDir}, measured again${rebuilt.rows > 0 ? ` (its rollups rebuilt first: ${fmt(rebuilt.rows)} rows in ${rebuilt.seconds.toFixed(1)} s)` : ''}`
       : await loadData();
 
   const sizes = await (
