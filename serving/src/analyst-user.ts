@@ -7,6 +7,7 @@ const mergeHelpers = [
   'batch_commits',
   'batch_committed',
   'batch_watermark',
+  'batch_split',
   // Parameterised views list no columns, so their site_id is not seen: the row policies on the
   // tables they read restrict them.
   'hourly_merged_at',
