@@ -178,11 +178,12 @@ export class BatchLayer {
     if (deps.planAtStart !== false)
       await queue.add('plan', { type: 'plan' } satisfies BatchJob, { jobId: `plan-start-${Date.now()}` });
     // The cluster mode's rollups are Distributed tables over Replicated ones, created by the
-    // migrations' cluster form; they keep the storage they were made with.
+    // migrations' cluster form; they keep the storage they were made with. The rebuild runs on the
+    // second connection, idle while the runs are paused, so the status (and /metrics) still answer.
     const stopRebuild = new AbortController();
     const rollupsRebuilt = config.CLICKHOUSE_CLUSTER
       ? Promise.resolve()
-      : rebuildRollupsPaused(ch, redis, config.BATCH_QUEUE, logger, stopRebuild.signal).catch(
+      : rebuildRollupsPaused(alongside ?? ch, redis, config.BATCH_QUEUE, logger, stopRebuild.signal).catch(
           (error: unknown) => {
             if (stopRebuild.signal.aborted) logger.info('rollup rebuild stopped; the next start resumes it');
             else
