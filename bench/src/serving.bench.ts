@@ -151,6 +151,8 @@ interface Phase {
   p50: number;
   p99: number;
   reqPerSecond: number;
+  /** CPU time of this process (load, server and chDB) per answered request: steadier than req/s on a shared machine. */
+  cpuMs: number;
   non2xx: number;
   errors: number;
 }
@@ -172,6 +174,7 @@ async function phase(
 ): Promise<Phase> {
   await drained();
   log(`${name}: ${connections} clients for ${duration} s…`);
+  const cpu = process.cpuUsage();
   const result = await autocannon({
     url: base,
     connections,
@@ -194,10 +197,13 @@ async function phase(
     p50: result.latency.p50,
     p99: result.latency.p99,
     reqPerSecond: result.requests.average,
+    cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)) / result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
-  log(`${name}: p50 ${row.p50} ms, p99 ${row.p99} ms, ${fmt(row.reqPerSecond)} req/s, non-2xx ${row.non2xx}`);
+  log(
+    `${name}: p50 ${row.p50} ms, p99 ${row.p99} ms, ${fmt(row.reqPerSecond)} req/s, ${row.cpuMs.toFixed(2)} ms CPU per request, non-2xx ${row.non2xx}`,
+  );
   return row;
 }
 
@@ -404,11 +410,11 @@ try {
       : `${(raw.p50 / rollup.p50).toFixed(1)}×`;
   const oneClient = (raw: string, rollup: string) => (medians.get(raw)! / medians.get(rollup)!).toFixed(1);
   const table = [
-    '| questions | answered from | requests | p50 ms | p99 ms | req/s | non-2xx | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| questions | answered from | requests | p50 ms | p99 ms | req/s | CPU ms per request | non-2xx | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => {
       const [source, question] = r.name.split(': ');
-      return `| ${question} | ${source} | ${fmt(r.requests)} | ${r.p50} | ${r.p99} | ${fmt(r.reqPerSecond)} | ${r.non2xx} | ${r.errors} |`;
+      return `| ${question} | ${source} | ${fmt(r.requests)} | ${r.p50} | ${r.p99} | ${fmt(r.reqPerSecond)} | ${r.cpuMs.toFixed(2)} | ${r.non2xx} | ${r.errors} |`;
     }),
   ].join('\n');
   const verdict = (r: Phase) =>
