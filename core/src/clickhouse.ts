@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.js';
+import { inlineParams } from './inline-params.js';
 
 export type { ClickHouseClient };
 
@@ -29,8 +30,36 @@ export function createClickHouse(
   }
   // chdb declares its connection against @clickhouse/client-common, which @clickhouse/client now
   // bundles under its own path: the same interface declared twice, hence the cast.
-  const connection = createChdbConnection({ path: chdbPath(config) });
+  const connection = withInlinedParams(createChdbConnection({ path: chdbPath(config) }));
   return createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'] });
+}
+
+interface Statement {
+  query: string;
+  query_params?: Record<string, unknown> | undefined;
+}
+
+/**
+ * The chDB connection with each statement's parameters written into its text (inlineParams says why
+ * and how), so that the process's connections run their queries at once.
+ */
+function withInlinedParams<C extends object>(connection: C): C {
+  const inline = (params: Statement): Statement => {
+    if (!params.query_params || Object.keys(params.query_params).length === 0) return params;
+    const query = inlineParams(params.query, params.query_params);
+    return query === undefined ? params : { ...params, query, query_params: undefined };
+  };
+  const inlined = new Set(['query', 'exec', 'command']);
+  return new Proxy(connection, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      // Bound to the connection itself: its methods use private fields.
+      return inlined.has(String(property))
+        ? (params: Statement) => value.call(target, inline(params))
+        : value.bind(target);
+    },
+  });
 }
 
 export function chdbPath(config: Pick<Config, 'DATA_DIR'>): string {
