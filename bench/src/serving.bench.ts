@@ -40,6 +40,7 @@ const usage = `Usage: npm run bench:serving -- [options]
   --seconds N      seconds of each load phase (default 20)
   --connections N  concurrent HTTP clients (default 50)
   --pool N         chDB connections of the query API (default 2, as CLICKHOUSE_SERVING_CONNECTIONS)
+  --threads N      threads one read may use (default: the service's, ClickHousePool's queryThreads)
   --batch-hours N  hours recomputed by the batch, ending 6 hours before the end (default: all of
                    them, 714; fewer is for quick trials: hours below the watermark without a
                    committed batch run read as empty)
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     connections: { type: 'string', default: '50' },
     pool: { type: 'string', default: '2' },
+    threads: { type: 'string' },
     'batch-hours': { type: 'string', default: String(30 * 24 - 6) },
     'data-dir': { type: 'string' },
     'no-record': { type: 'boolean', default: false },
@@ -211,7 +213,10 @@ const keptDir = values['data-dir'] ? path.resolve(values['data-dir']) : undefine
 const dataDir = keptDir ?? (await mkdtemp(path.join(tmpdir(), 'sightline-bench-serving-')));
 const config = loadConfig({ ...process.env, DATA_DIR: dataDir, CLICKHOUSE_URL: '', LOG_LEVEL: 'warn' });
 const ch = createClickHouse(config);
-const pool = new ClickHousePool(Array.from({ length: poolSize }, () => createClickHouse(config)));
+const clients = Array.from({ length: poolSize }, () => createClickHouse(config));
+const pool = values.threads
+  ? new ClickHousePool(clients, poolSize, positive('threads', values.threads))
+  : new ClickHousePool(clients);
 /** While set, every query the serving pool runs, with its time: how one request spends it. */
 let trace: string[] | undefined;
 for (const client of pool.clients) {
@@ -422,9 +427,9 @@ try {
   const section = [
     `\n## Serving (issue 6), ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `Command: \`npm run bench:serving -- --sites ${sites} --events ${events} --seconds ${seconds} --connections ${connections} --pool ${poolSize}${batchHours < 30 * 24 - 6 ? ` --batch-hours ${batchHours}` : ''}${keptDir ? ` --data-dir ${values['data-dir']}` : ''}\` · machine: ${machine}`,
+    `Command: \`npm run bench:serving -- --sites ${sites} --events ${events} --seconds ${seconds} --connections ${connections} --pool ${poolSize}${values.threads ? ` --threads ${values.threads}` : ''}${batchHours < 30 * 24 - 6 ? ` --batch-hours ${batchHours}` : ''}${keptDir ? ` --data-dir ${values['data-dir']}` : ''}\` · machine: ${machine}`,
     `Data: ${fmt(events)} synthetic events over ${DAYS} days and ${fmt(sites)} sites (skewed: site i's share falls as i^(-2/3)), ${loaded}; the last ${LIVE_HOURS} hours are the speed layer's. Rows: ${sizesText}.`,
-    `Load: autocannon in the benchmark process, ${connections} connections, ${seconds} s per row, a random site per request (uniform over the sites, so mostly small ones), 60 s request timeout; each row starts once the server has answered every request of the previous one; the query routes (queryRoutes, without the key check) and the raw-scan routes on one fastify server over a pool of ${poolSize} chDB connections; 2 cores shared with the load generator.`,
+    `Load: autocannon in the benchmark process, ${connections} connections, ${seconds} s per row, a random site per request (uniform over the sites, so mostly small ones), 60 s request timeout; each row starts once the server has answered every request of the previous one; the query routes (queryRoutes, without the key check) and the raw-scan routes on one fastify server over a pool of ${poolSize} chDB connections, ${pool.queryThreads} threads per read; 2 cores shared with the load generator.`,
     '',
     table,
     '',
