@@ -13,7 +13,7 @@
  *   npm run bench:serving -- [--sites 10000] [--events 10000000] [--seconds 20] [--connections 50]
  *                            [--pool 2] [--data-dir DIR] [--no-record]
  */
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -155,8 +155,20 @@ interface Phase {
   reqPerSecond: number;
   /** CPU time of this process (load, server and chDB) per answered request: steadier than req/s on a shared machine. */
   cpuMs: number;
+  /** Bytes this process read from disk (not the page cache) per answered request. */
+  diskKb: number;
   non2xx: number;
   errors: number;
+}
+
+/**
+ * What this process has read from disk (Linux's /proc/self/io read_bytes), 0 elsewhere. A read of
+ * rollup rows that are not in the page cache waits for the disk: where memory is short (this
+ * machine pages out file pages untouched for a minute), bytes per request say more than req/s.
+ */
+async function diskReadBytes(): Promise<number> {
+  const io = await readFile('/proc/self/io', 'utf8').catch(() => '');
+  return Number(/^read_bytes: (\d+)$/m.exec(io)?.[1] ?? 0);
 }
 
 /** Requests the server is still answering: a phase starts only once the previous one's are done. */
@@ -177,6 +189,7 @@ async function phase(
   await drained();
   log(`${name}: ${connections} clients for ${duration} s…`);
   const cpu = process.cpuUsage();
+  const disk = await diskReadBytes();
   const result = await autocannon({
     url: base,
     connections,
@@ -200,11 +213,12 @@ async function phase(
     p99: result.latency.p99,
     reqPerSecond: result.requests.average,
     cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)) / result.requests.total,
+    diskKb: ((await diskReadBytes()) - disk) / 1024 / result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
   log(
-    `${name}: p50 ${row.p50} ms, p99 ${row.p99} ms, ${fmt(row.reqPerSecond)} req/s, ${row.cpuMs.toFixed(2)} ms CPU per request, non-2xx ${row.non2xx}`,
+    `${name}: p50 ${row.p50} ms, p99 ${row.p99} ms, ${fmt(row.reqPerSecond)} req/s, ${row.cpuMs.toFixed(2)} ms CPU and ${row.diskKb.toFixed(0)} KB read from disk per request, non-2xx ${row.non2xx}`,
   );
   return row;
 }
@@ -415,11 +429,11 @@ try {
       : `${(raw.p50 / rollup.p50).toFixed(1)}×`;
   const oneClient = (raw: string, rollup: string) => (medians.get(raw)! / medians.get(rollup)!).toFixed(1);
   const table = [
-    '| questions | answered from | requests | p50 ms | p99 ms | req/s | CPU ms per request | non-2xx | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| questions | answered from | requests | p50 ms | p99 ms | req/s | CPU ms per request | disk KB per request | non-2xx | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => {
       const [source, question] = r.name.split(': ');
-      return `| ${question} | ${source} | ${fmt(r.requests)} | ${r.p50} | ${r.p99} | ${fmt(r.reqPerSecond)} | ${r.cpuMs.toFixed(2)} | ${r.non2xx} | ${r.errors} |`;
+      return `| ${question} | ${source} | ${fmt(r.requests)} | ${r.p50} | ${r.p99} | ${fmt(r.reqPerSecond)} | ${r.cpuMs.toFixed(2)} | ${r.diskKb.toFixed(0)} | ${r.non2xx} | ${r.errors} |`;
     }),
   ].join('\n');
   const verdict = (r: Phase) =>
