@@ -12,9 +12,9 @@ export type { ClickHouseClient };
  * cluster; without, it runs chDB in this process on DATA_DIR/clickhouse.
  *
  * A chDB connection runs one query at a time, while several connections to the same directory run
- * their queries' execution in parallel (chDB plans the queries of a process one at a time), so each
- * role asks for its own client (the batch layer's heavy recomputes never queue behind, or in front
- * of, the serving API's reads).
+ * theirs in parallel (once their parameters are written into the statement: withInlinedParams), so
+ * each role asks for its own client (the batch layer's heavy recomputes never queue behind, or in
+ * front of, the serving API's reads).
  */
 export function createClickHouse(
   config: Config,
@@ -75,10 +75,10 @@ export class ClickHousePool {
    */
   readonly slots: readonly ClickHouseClient[];
   /**
-   * @param queryThreads The threads one read may use. chDB plans the queries of a process one at a
-   * time, whatever the connection (measured: 1, 2 and 4 connections ran 41, 42 and 48 small
-   * queries/s, using one core), so its reads get every core for their execution; a server runs many
-   * reads at once, each on one thread.
+   * @param queryThreads The threads one read may use. chDB's connections are few (the serving
+   * pool's two), so its reads may use every core; with two connections on 2 cores, one thread per
+   * read was no faster (bench:serving at 2 M events: 510 and 546 against 503 and 540 req/s). A
+   * server runs many reads at once, each on one thread.
    */
   constructor(
     readonly clients: ClickHouseClient[],
