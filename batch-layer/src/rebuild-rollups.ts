@@ -4,9 +4,10 @@ import type { ClickHouseClient, Logger } from '@sightline/core';
  * The storage the batch rollups are read best with. A serving read takes a few sites' rows of a
  * month, and a site costs at least one granule per part of the month: ClickHouse's default of 8,192
  * rows per granule (and 64 KB compression blocks) makes every site's read decompress and filter
- * thousands of other sites' rows. On 10 M events over 30 days for 100,000 sites, the batch side of a
- * 25-site read took 43.5 ms of CPU in 1,024-row granules with 4 KB blocks against 67-74 ms as
- * created, and the API answered 1.3-1.4× the requests per second.
+ * thousands of other sites' rows. On 10 M events over 30 days for 100,000 sites (bench:serving,
+ * bench/RESULTS.md), 1,024-row granules with 4 KB blocks took about a tenth off the API's CPU per
+ * 30-day hourly series and a fifth off its top-10 pages, and the one part per month the rebuild
+ * leaves halved the top-10's again (until hourly commits add parts).
  *
  * ClickHouse fixes a table's granularity when it is created, so tables made before (sql/0010) are
  * rebuilt with this storage by rebuildRollups.
