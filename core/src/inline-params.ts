@@ -12,7 +12,8 @@
  * quotes and NULs escaped, or an array of those; placeholders are found outside string literals,
  * quoted identifiers and comments only, as ClickHouse's own parser finds them; and a type must be
  * a plain type expression. Anything else (a value of another kind, a parameter without a value, an
- * odd type) returns undefined, and the caller binds the parameters as usual.
+ * odd type, a statement grown past maxInlinedLength) returns undefined, and the caller binds the
+ * parameters as usual.
  */
 export function inlineParams(query: string, params: Record<string, unknown>): string | undefined {
   let out = '';
@@ -40,8 +41,15 @@ export function inlineParams(query: string, params: Record<string, unknown>): st
     out += c;
     i += 1;
   }
-  return out;
+  return out.length <= maxInlinedLength ? out : undefined;
 }
+
+/**
+ * The longest statement written out: ClickHouse refuses statements longer than its max_query_size
+ * (256 KiB), which bound values do not count against. The serving reads' longest parameter, a
+ * month's committed runs, is about 30 KB written out.
+ */
+export const maxInlinedLength = 128 * 1024;
 
 /** Where a string literal, a quoted identifier or a comment starting at `i` ends; else undefined. */
 function skipEnd(text: string, i: number): number | undefined {

@@ -45,6 +45,15 @@ describe('inlineParams', () => {
     assert.equal(inlineParams('SELECT {s:String}', { s: { a: 1 } }), undefined, 'an object');
     assert.equal(inlineParams('SELECT {n:Float64}', { n: Number.NaN }), undefined, 'not a finite number');
     assert.equal(inlineParams("SELECT {'a': 1}", { a: 1 }), undefined, 'a map literal');
+    const ids = Array.from(
+      { length: 5000 },
+      (_, i) => `0b6f2a54-4bd8-4a4e-9a57-${String(i).padStart(12, '0')}`,
+    );
+    assert.equal(
+      inlineParams('SELECT {ids:Array(UUID)}', { ids }),
+      undefined,
+      'longer than ClickHouse takes',
+    );
   });
 });
 
@@ -76,6 +85,14 @@ describe('inlined parameters in chDB', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('binds a list too long to write into the statement', async () => {
+    const ids = Array.from(
+      { length: 8000 },
+      (_, i) => `0b6f2a54-4bd8-4a4e-9a57-${String(i).padStart(12, '0')}`,
+    );
+    assert.equal(Number(await selectOne('SELECT length({ids:Array(UUID)}) AS v', { ids })), 8000);
   });
 
   it('reads numbers, times and UUIDs as their types', async () => {
