@@ -204,8 +204,12 @@ const hourEvents = (t: WorkTables) => `
     SELECT * FROM ${t.events} WHERE ts >= {hour:DateTime('UTC')} AND ts < ${hourEnd}
   )`;
 
-/** The events of the hour with the names of the goals each one reached. */
-const inHour = (t: WorkTables) => `${hourEvents(t)},
+/**
+ * The events of the hour of the sites that have goals, with the names of the goals each one
+ * reached: the other sites' events are never matched against goals (an inner join, where a left
+ * join matched every event of the hour against an empty list).
+ */
+const goalEvents = (t: WorkTables) => `${hourEvents(t)},
   -- Each site's goals: a custom event by name, or a pageview whose path matches the goal's pattern.
   goal_defs AS (
     SELECT site_id, groupArray((name, event_name, page_regex)) AS defs
@@ -213,34 +217,46 @@ const inHour = (t: WorkTables) => `${hourEvents(t)},
     WHERE NOT deleted
     GROUP BY site_id
   ),
-  in_hour AS (
+  goal_events AS (
     SELECT d.*,
       arrayMap(goal -> goal.1, arrayFilter(
         goal -> (goal.2 != '' AND d.name = goal.2)
           OR (goal.3 != '' AND d.name = 'pageview' AND match(d.pathname, goal.3)),
         gd.defs)) AS goals
-    FROM hour_events AS d LEFT JOIN goal_defs AS gd ON gd.site_id = d.site_id
+    FROM hour_events AS d INNER JOIN goal_defs AS gd ON gd.site_id = d.site_id
   )`;
 
 const hourlyColumns = `site_id, hour, run_id, logic_version, pageviews, events, visitors, visitors_state,
   visits, bounces, visit_duration_seconds, conversions, revenue`;
 
-/** Conversions: the visitors who reached at least one of the site's goals in the hour. */
+/**
+ * Each site's events are counted first, and its visits and conversions joined to that one row:
+ * joined to every event, they cost a lookup per event (0.74-0.83 s of CPU for this statement on
+ * an hour of 10 million events, 0.45-0.48 s this way). Conversions: the visitors who reached at
+ * least one of the site's goals in the hour.
+ */
 const hourlySql = (t: WorkTables) => `
   INSERT INTO batch_hourly (${hourlyColumns})
-  WITH ${inHour(t)},
+  WITH ${goalEvents(t)},
+  event_totals AS (
+    SELECT site_id, countIf(name = 'pageview') AS pageviews, count() AS events,
+      uniqExact(visitor_id) AS visitors, uniqCombined64State(visitor_id) AS visitors_state,
+      toDecimal128(sum(ifNull(revenue_amount, 0)), 4) AS revenue
+    FROM hour_events GROUP BY site_id
+  ),
   visit_totals AS (
     SELECT site_id, count() AS visits, countIf(interactions <= 1) AS bounces,
       sum(toUInt64(dateDiff('second', started, ended))) AS duration
     FROM ${t.sessions} GROUP BY site_id
+  ),
+  conversions AS (
+    SELECT site_id, uniqExact(visitor_id) AS visitors FROM goal_events WHERE notEmpty(goals) GROUP BY site_id
   )
   SELECT e.site_id, {hour:DateTime('UTC')}, {run:UUID}, {logic:UInt16},
-    countIf(e.name = 'pageview'), count(), uniqExact(e.visitor_id), uniqCombined64State(e.visitor_id),
-    any(v.visits), any(v.bounces), any(v.duration),
-    uniqExactIf(e.visitor_id, notEmpty(e.goals)),
-    toDecimal128(sum(ifNull(e.revenue_amount, 0)), 4)
-  FROM in_hour AS e LEFT JOIN visit_totals AS v ON v.site_id = e.site_id
-  GROUP BY e.site_id`;
+    e.pageviews, e.events, e.visitors, e.visitors_state, v.visits, v.bounces, v.duration, c.visitors, e.revenue
+  FROM event_totals AS e
+  LEFT JOIN visit_totals AS v ON v.site_id = e.site_id
+  LEFT JOIN conversions AS c ON c.site_id = e.site_id`;
 
 const dimensionColumns = `site_id, hour, run_id, logic_version, dimension, value, pageviews, events, visitors,
   visitors_state, visits, bounces, revenue`;
@@ -339,7 +355,7 @@ const dimensionBlocks = `SETTINGS max_block_size = 1000000, group_by_two_level_t
  */
 const eventDimensionsSql = (t: WorkTables) => `
   INSERT INTO batch_dimensions_hourly (${dimensionColumns})
-  WITH ${inHour(t)}
+  WITH ${goalEvents(t)}
   ${[
     ...byColumn('hour_events', eventAggregates, eventDimensions),
     `
@@ -348,7 +364,7 @@ const eventDimensionsSql = (t: WorkTables) => `
   WHERE value != '' GROUP BY site_id, key, value`,
     `
   SELECT ${runKey}, 'goal', goal, ${listed(eventAggregates)}
-  FROM in_hour ARRAY JOIN goals AS goal GROUP BY site_id, goal`,
+  FROM goal_events ARRAY JOIN goals AS goal GROUP BY site_id, goal`,
   ].join('\n  UNION ALL')}
   ${dimensionBlocks}`;
 
