@@ -393,25 +393,6 @@ const copyOthers = (table: string) => `
   )`;
 
 /**
- * The statement with its parameters written in as literals. chDB's Node binding runs the queries
- * that carry parameters one at a time across the whole process (their binding is not isolated per
- * connection), so statements meant to run at once on two connections must not carry any.
- */
-export function withLiterals(query: string, params: Record<string, string | number | string[]>): string {
-  const literal = (value: string | number | string[]): string =>
-    Array.isArray(value)
-      ? `[${value.map(literal).join(', ')}]`
-      : typeof value === 'number'
-        ? String(value)
-        : `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-  return query.replace(/\{(\w+):([^{}]+)\}/g, (_, name: string, type: string) => {
-    const value = params[name];
-    if (value === undefined) throw new Error(`no value for the parameter ${name}`);
-    return `CAST(${literal(value)} AS ${type})`;
-  });
-}
-
-/**
  * Waits for every one of the statements, then fails with the first error: none may still be
  * writing rows of the run when it is recorded as failed and its tables are dropped.
  */
@@ -479,8 +460,10 @@ export async function recomputeHour(
   let committed = false;
   const work = workTables(runId);
   try {
+    // Statements meant to run at once on two connections carry their parameters as every embedded
+    // statement does, written into the text (core's inlineParams): chDB runs bound ones one at a time.
     const execute = (client: ClickHouseClient, query: string) =>
-      client.command({ query: withLiterals(query, params) }).then(() => {});
+      client.command({ query, query_params: params }).then(() => {});
     const w = workSql(work);
     for (const query of w.tables) await execute(ch, query);
     await together(execute(ch, w.duplicates), execute(alongside, w.continuing));

@@ -9,7 +9,7 @@ import {
 } from '@sightline/core';
 import { makeStoredEvent, testStack } from '@sightline/core/testing';
 import { cleanupSupersededRuns, supersededRuns } from '../src/cleanup.js';
-import { currentLogic, LOGIC_VERSION, recomputeHour, withLiterals } from '../src/recompute-hour.js';
+import { currentLogic, LOGIC_VERSION, recomputeHour } from '../src/recompute-hour.js';
 
 const H = Date.UTC(2026, 10, 20, 10);
 const at = (hh: number, mm: number) => Date.UTC(2026, 10, 20, hh, mm);
@@ -573,21 +573,5 @@ describe('recompute of one hour from events_raw', () => {
     } finally {
       await second.close();
     }
-  });
-
-  it('writes parameters in as literals that read back unchanged', async () => {
-    const odd = "it's \\ a 'test' \\";
-    const query = withLiterals('SELECT {s:String} AS s, {a:Array(String)} AS a, {n:UInt32} AS n', {
-      s: odd,
-      a: [odd, '', "'"],
-      n: 1800,
-    });
-    const [row] = await (await ch.query({ query, format: 'JSONEachRow' })).json<{
-      s: string;
-      a: string[];
-      n: number;
-    }>();
-    assert.deepEqual(row, { s: odd, a: [odd, '', "'"], n: 1800 });
-    assert.throws(() => withLiterals('SELECT {missing:String}', {}), /missing/);
   });
 });
