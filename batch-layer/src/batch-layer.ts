@@ -135,24 +135,27 @@ export class BatchLayer {
         }
         const result =
           data.type === 'cleanup'
-            ? await exclusively(redis, config.BATCH_QUEUE, 'cleanup', () => cleanupSupersededRuns(ch))
-            : await exclusively(redis, config.BATCH_QUEUE, data.hour, () =>
-                recomputeHour(ch, new Date(data.hour), {
+            ? await exclusively(redis, config.BATCH_QUEUE, 'cleanup', async () => {
+                const cleaned = await cleanupSupersededRuns(ch);
+                if (cleaned.runs) logger.info(cleaned, 'batch cleanup: superseded runs deleted');
+                return cleaned;
+              })
+            : await exclusively(redis, config.BATCH_QUEUE, data.hour, async () => {
+                const committed = await recomputeHour(ch, new Date(data.hour), {
                   reason: data.reason,
                   sites: data.sites,
                   logic,
                   alongside,
-                }),
-              );
+                });
+                logger.info(committed, 'batch hour committed');
+                return committed;
+              });
         if (!result) {
           // Another worker is on this hour, or the rollups are being rebuilt: wait without spending
           // an attempt.
           await job.moveToDelayed(Date.now() + 2000, token);
           throw new DelayedError();
         }
-        if ('runs' in result) {
-          if (result.runs) logger.info(result, 'batch cleanup: superseded runs deleted');
-        } else logger.info(result, 'batch hour committed');
         return result;
       },
       // A recompute runs for seconds; the lock is renewed while it runs, and a worker that died
@@ -408,6 +411,8 @@ async function rebuildRollupsPaused(
   logger: Logger,
   signal: AbortSignal,
 ): Promise<void> {
+  // Nothing to rebuild: no pause. rebuildRollups reads the tables again under the pause, since
+  // another instance may have rebuilt them meanwhile.
   if ((await tablesToRebuild(ch)).length === 0) return;
   const owner = randomUUID();
   if (!(await redis.set(pauseKey(queue), owner, 'PX', LOCK_MS, 'NX'))) return;

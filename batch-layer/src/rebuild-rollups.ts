@@ -22,51 +22,48 @@ export const rollupTables = ['batch_hourly', 'batch_dimensions_hourly'] as const
 /** Where a table is copied to before the swap; dropped if a rebuild died half-way. */
 const copyName = (table: string) => `${table}_rebuild`;
 
-/** A table's storage settings, from the SETTINGS clause of its engine (`k = v, k = v`). */
-function storageSettings(engineFull: string): Map<string, string> {
-  const at = engineFull.lastIndexOf(' SETTINGS ');
+/** A CREATE TABLE statement split at its SETTINGS clause, the last thing in it (`k = v, k = v`). */
+function splitSettings(createQuery: string): { statement: string; settings: Map<string, string> } {
+  const at = createQuery.lastIndexOf(' SETTINGS ');
   const settings = new Map<string, string>();
-  if (at < 0) return settings;
-  for (const pair of engineFull.slice(at + ' SETTINGS '.length).split(',')) {
+  if (at < 0) return { statement: createQuery, settings };
+  for (const pair of createQuery.slice(at + ' SETTINGS '.length).split(',')) {
     const [name, value] = pair.split('=').map((s) => s.trim());
     if (name && value !== undefined) settings.set(name, value);
   }
-  return settings;
+  return { statement: createQuery.slice(0, at), settings };
 }
 
 /**
  * The CREATE statement of `copy`: the table's own (its columns as they are after every migration),
  * under the new name, with its settings and rollupStorage's.
  */
-export function copyDdl(createQuery: string, engineFull: string, copy: string): string {
-  const settings = storageSettings(engineFull);
+export function copyDdl(createQuery: string, copy: string): string {
+  const { statement, settings } = splitSettings(createQuery);
   for (const [name, value] of Object.entries(rollupStorage)) settings.set(name, String(value));
   const clause = [...settings].map(([name, value]) => `${name} = ${value}`).join(', ');
-  const head = /^CREATE TABLE \S+ /.exec(createQuery);
+  const head = /^CREATE TABLE \S+ /.exec(statement);
   if (!head) throw new Error(`unexpected CREATE statement: ${createQuery.slice(0, 60)}`);
-  const at = createQuery.lastIndexOf(' SETTINGS ');
-  const body = createQuery.slice(head[0].length, at < 0 ? undefined : at);
-  return `CREATE TABLE ${copy} ${body} SETTINGS ${clause}`;
+  return `CREATE TABLE ${copy} ${statement.slice(head[0].length)} SETTINGS ${clause}`;
 }
 
 interface TableInfo {
   name: string;
   create_table_query: string;
-  engine_full: string;
 }
 
 /** The rollup tables whose storage is not rollupStorage yet. */
 export async function tablesToRebuild(ch: ClickHouseClient): Promise<TableInfo[]> {
   const tables = await (
     await ch.query({
-      query: `SELECT name, create_table_query, engine_full FROM system.tables
+      query: `SELECT name, create_table_query FROM system.tables
               WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
       query_params: { tables: [...rollupTables] },
       format: 'JSONEachRow',
     })
   ).json<TableInfo>();
   return tables.filter((t) => {
-    const settings = storageSettings(t.engine_full);
+    const { settings } = splitSettings(t.create_table_query);
     return Object.entries(rollupStorage).some(([name, value]) => settings.get(name) !== String(value));
   });
 }
@@ -99,7 +96,7 @@ export async function rebuildRollups(
   for (const table of todo) {
     const copy = copyName(table.name);
     await ch.command({ query: `DROP TABLE IF EXISTS ${copy}` });
-    await ch.command({ query: copyDdl(table.create_table_query, table.engine_full, copy) });
+    await ch.command({ query: copyDdl(table.create_table_query, copy) });
     const partitions = await (
       await ch.query({
         query: `SELECT partition_id, sum(rows) AS rows FROM system.parts
