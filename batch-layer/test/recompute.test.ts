@@ -574,4 +574,58 @@ describe('recompute of one hour from events_raw', () => {
       await second.close();
     }
   });
+
+  it('counts a visit in the hour it started, whether its visitor made one visit in the window or several', async () => {
+    const later = (hh: number, mm: number) => at(hh, mm) + 3 * DAY;
+    const pageview = (visitor: string, pathname: string, time: number) =>
+      makeStoredEvent({ site_id: 'c', visitor_id: visitor, pathname, at: time });
+    const events = [
+      // One visit that began before the hour: its visitor and pageview count in the hour, its visit
+      // does not.
+      pageview('1', '/', later(9, 45)),
+      pageview('1', '/a', later(10, 5)),
+      // One visit in the hour: not a bounce, two minutes long.
+      pageview('2', '/', later(10, 10)),
+      pageview('2', '/b', later(10, 12)),
+      // Two visits, 45 minutes apart: the one before the hour left out, the one in it counted.
+      pageview('3', '/', later(9, 35)),
+      pageview('3', '/c', later(10, 20)),
+      pageview('3', '/d', later(10, 25)),
+    ];
+    await ch.insert({ table: 'events_raw', values: events.map(row), format: 'JSONEachRow' });
+    const { runId } = await recomputeHour(ch, new Date(later(10, 0)), { reason: 'test' });
+    const [hourly] = await (
+      await ch.query({
+        query: `SELECT pageviews, visitors, visits, bounces, visit_duration_seconds FROM batch_hourly
+                WHERE run_id = {run:UUID} AND site_id = 'c'`,
+        query_params: { run: runId },
+        format: 'JSONEachRow',
+      })
+    ).json<Record<string, number>>();
+    assert.deepEqual(Object.fromEntries(Object.entries(hourly!).map(([k, v]) => [k, Number(v)])), {
+      pageviews: 5,
+      visitors: 3,
+      visits: 2,
+      bounces: 0,
+      visit_duration_seconds: 2 * 60 + 5 * 60,
+    });
+    const pages = await (
+      await ch.query({
+        query: `SELECT dimension, value, visits FROM batch_dimensions_hourly
+                WHERE run_id = {run:UUID} AND site_id = 'c' AND dimension IN ('entry_page', 'exit_page')
+                ORDER BY dimension, value`,
+        query_params: { run: runId },
+        format: 'JSONEachRow',
+      })
+    ).json<{ dimension: string; value: string; visits: string }>();
+    assert.deepEqual(
+      pages.map((p) => [p.dimension, p.value, Number(p.visits)]),
+      [
+        ['entry_page', '/', 1],
+        ['entry_page', '/c', 1],
+        ['exit_page', '/b', 1],
+        ['exit_page', '/d', 1],
+      ],
+    );
+  });
 });
