@@ -130,22 +130,25 @@ const windowFilter = `
  *
  * After the hour, only the visitors still active in its last session gap (a minute more, for the
  * rounding of dateDiff to seconds) are kept: nobody else has a visit that started in the hour and
- * goes on past it, and in steady traffic the two hours of look-ahead are most of the window.
+ * goes on past it, and in steady traffic the two hours of look-ahead are most of the window. They
+ * are known by visitor id alone (0.25 s of CPU instead of 0.75 s with the site, on the bench
+ * hour): the same id on another site only keeps that visitor's later events too, whose visits start
+ * after the hour and are left out like any other.
  */
 const workSql = (t: WorkTables) => {
-  const kept = `(ts < ${hourEnd} OR (site_id, visitor_id) IN ${t.continuing})`;
+  const kept = `(ts < ${hourEnd} OR visitor_id IN ${t.continuing})`;
   const firstDeliveries = `SELECT event_id, first_received FROM ${t.duplicates}`;
   return {
     tables: [
       `CREATE TABLE ${t.events} (${workEventSchema}) ENGINE = Memory`,
       `CREATE TABLE ${t.duplicates} (event_id UUID, first_received DateTime64(3, 'UTC'), recheck Bool) ENGINE = Memory`,
       `CREATE TABLE ${t.redelivered} (event_id UUID) ENGINE = Memory`,
-      `CREATE TABLE ${t.continuing} (site_id ${lowCardinality}, visitor_id UInt64) ENGINE = Memory`,
+      `CREATE TABLE ${t.continuing} (visitor_id UInt64) ENGINE = Memory`,
     ],
     duplicates: `INSERT INTO ${t.duplicates}
      SELECT event_id, min(received_at), count() > 2 OR min(received_at) = max(received_at) FROM events_raw
      WHERE ${windowFilter} GROUP BY event_id HAVING count() > 1`,
-    continuing: `INSERT INTO ${t.continuing} SELECT DISTINCT site_id, visitor_id FROM events_raw
+    continuing: `INSERT INTO ${t.continuing} SELECT DISTINCT visitor_id FROM events_raw
      WHERE ts >= ${hourEnd} - toIntervalSecond({gap:UInt32} + 60) AND ts < ${hourEnd} AND ${scope}`,
     redelivered: `INSERT INTO ${t.redelivered} SELECT event_id FROM events_raw
      WHERE ${windowFilter} AND (event_id, received_at) IN (${firstDeliveries} WHERE recheck)
