@@ -6,10 +6,12 @@
  * The service under test is the ingest role alone (`npm run role -- --role ingest`, one container of
  * the cluster mode) in its own process, with its own local Kafka. The ClickHouse that consumes the
  * topic runs elsewhere in that mode, so the role's embedded ClickHouse here reaches no broker.
- * --embedded also measures rows 2 and 3 against `npm start` (every role and chDB's Kafka consumer in
- * one process, with its own Kafka), after the ingest role has stopped.
+ * --instances N runs N ingest roles side by side, as N containers behind a load balancer would (each
+ * with its own data directory and spool), against N bare routes, each taking an equal share of the
+ * connections. --embedded also measures rows 2 and 3 against `npm start` (every role and chDB's
+ * Kafka consumer in one process, with its own Kafka), after the ingest roles have stopped.
  *
- *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded] [--no-record]
+ *   npm run bench:ingest -- [--seconds 15] [--connections 50] [--instances 1] [--embedded] [--no-record]
  */
 
 import { randomUUID } from 'node:crypto';
@@ -19,7 +21,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, toClickHouseTime } from '@sightline/core';
 import autocannon from 'autocannon';
-import { root, startBareServer, startIngestRole, startService } from './ingest/service-process.js';
+import {
+  type RunningProcess,
+  root,
+  startBareServer,
+  startIngestRole,
+  startService,
+} from './ingest/service-process.js';
 import { seedSites } from './soak/service-client.js';
 import { importStack } from './speed/runtime-imports.js';
 
@@ -27,6 +35,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50' },
+    instances: { type: 'string', default: '1' },
     embedded: { type: 'boolean', default: false },
     'no-record': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -34,12 +43,17 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50] [--embedded] [--no-record]\nAppends its figures to bench/RESULTS.md, unless --no-record.',
+    'Usage: npm run bench:ingest -- [--seconds 15] [--connections 50] [--instances 1] [--embedded] [--no-record]\nAppends its figures to bench/RESULTS.md, unless --no-record.',
   );
   process.exit(0);
 }
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
+const instances = Number(values.instances);
+if (!Number.isInteger(instances) || instances < 1 || instances > connections) {
+  console.error('--instances must be a whole number from 1 to --connections');
+  process.exit(2);
+}
 
 interface Row {
   name: string;
@@ -61,21 +75,44 @@ const headers = {
  * its first run is mostly V8 compiling (single events reached 0.20 of the bare route cold, 0.33 after
  * two seconds of load).
  */
-async function warmUp(url: string, body: string): Promise<void> {
-  await autocannon({ url, method: 'POST', headers, body, connections, duration: 3 });
+async function warmUp(urls: string[], body: string): Promise<void> {
+  await Promise.all(
+    urls.map((url, i) =>
+      autocannon({ url, method: 'POST', headers, body, connections: share(i, urls.length), duration: 3 }),
+    ),
+  );
 }
 
-async function load(name: string, url: string, body: string, eventsPerRequest: number): Promise<Row> {
+/** Connection i's share of --connections over n servers (the first ones take what does not divide). */
+const share = (i: number, n: number) => Math.floor(connections / n) + (i < connections % n ? 1 : 0);
+
+/**
+ * `--connections` spread over the servers, all loaded at once; requests summed, latencies the
+ * slowest server's percentiles.
+ */
+async function load(name: string, urls: string[], body: string, eventsPerRequest: number): Promise<Row> {
   process.stdout.write(`  ${name}: ${seconds} s at ${connections} connections… `);
-  const result = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds });
+  const results = await Promise.all(
+    urls.map((url, i) =>
+      autocannon({
+        url,
+        method: 'POST',
+        headers,
+        body,
+        connections: share(i, urls.length),
+        duration: seconds,
+      }),
+    ),
+  );
+  const requests = results.reduce((sum, r) => sum + r.requests.average, 0);
   const row = {
     name,
-    requests: result.requests.average,
-    eventsPerSecond: result.requests.average * eventsPerRequest,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    requests,
+    eventsPerSecond: requests * eventsPerRequest,
+    p50: Math.max(...results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: results.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
   };
   console.log(`${Math.round(row.requests)} req/s, p99 ${row.p99} ms`);
   return row;
@@ -90,12 +127,13 @@ const pageview = (siteId: string) => ({
 });
 
 /** One event and a 500-event batch to the service's POST /v1/events. */
-async function loadEvents(label: string, url: string, siteId: string): Promise<Row[]> {
+async function loadEvents(label: string, urls: string[], siteId: string): Promise<Row[]> {
   const batch = JSON.stringify({ events: Array.from({ length: 500 }, () => pageview(siteId)) });
-  await warmUp(`${url}/v1/events`, JSON.stringify(pageview(siteId)));
+  const routes = urls.map((url) => `${url}/v1/events`);
+  await warmUp(routes, JSON.stringify(pageview(siteId)));
   return [
-    await load(`${label}: POST /v1/events, 1 event`, `${url}/v1/events`, JSON.stringify(pageview(siteId)), 1),
-    await load(`${label}: POST /v1/events, 500 events`, `${url}/v1/events`, batch, 500),
+    await load(`${label}: POST /v1/events, 1 event`, routes, JSON.stringify(pageview(siteId)), 1),
+    await load(`${label}: POST /v1/events, 500 events`, routes, batch, 500),
   ];
 }
 
@@ -107,8 +145,10 @@ const serviceEnv = {
 };
 const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-bench-'));
 const rows: Row[] = [];
+/** Rows name N servers as "× N". */
+const plural = instances > 1 ? ` × ${instances}` : '';
 try {
-  console.log('Starting a local Kafka, the ingest role and the bare server…');
+  console.log(`Starting a local Kafka, ${instances} ingest role(s) and ${instances} bare server(s)…`);
   const kafka = await (await importStack()).startLocalKafka({
     dataDir: path.join(dataDir, 'kafka'),
     port: 19392,
@@ -116,33 +156,46 @@ try {
     logger: createLogger({ LOG_LEVEL: 'warn' }),
   });
   try {
-    const roleEnv = {
-      ...serviceEnv,
-      DATA_DIR: path.join(dataDir, 'ingest'),
-      KAFKA_BROKERS: kafka.brokers,
-      // The consuming ClickHouse is another machine in the cluster mode: not on these cores.
-      CLICKHOUSE_KAFKA_BROKERS: '127.0.0.1:1',
-    };
-    // The site a serving process would otherwise create, in the role's own chDB.
     const siteId = 's_bench';
-    await seedSites(roleEnv, [
-      {
-        site_id: siteId,
-        domain: 'bench.example',
-        timezone: 'UTC',
-        allowed_hostnames: [],
-        created_at: toClickHouseTime(Date.now()),
-      },
-    ]);
-    const ingest = await startIngestRole(roleEnv, 18480);
-    const bare = await startBareServer();
+    const servers: RunningProcess[] = [];
     try {
-      await warmUp(`${bare.url}/bare`, JSON.stringify(pageview(siteId)));
-      rows.push(await load('bare fastify route', `${bare.url}/bare`, JSON.stringify(pageview(siteId)), 1));
-      rows.push(...(await loadEvents('ingest role', ingest.url, siteId)));
+      const ingest: RunningProcess[] = [];
+      const bare: RunningProcess[] = [];
+      for (let i = 0; i < instances; i += 1) {
+        const roleEnv = {
+          ...serviceEnv,
+          DATA_DIR: path.join(dataDir, `ingest-${i}`),
+          KAFKA_BROKERS: kafka.brokers,
+          // The consuming ClickHouse is another machine in the cluster mode: not on these cores.
+          CLICKHOUSE_KAFKA_BROKERS: '127.0.0.1:1',
+        };
+        // The site a serving process would otherwise create, in the role's own chDB.
+        await seedSites(roleEnv, [
+          {
+            site_id: siteId,
+            domain: 'bench.example',
+            timezone: 'UTC',
+            allowed_hostnames: [],
+            created_at: toClickHouseTime(Date.now()),
+          },
+        ]);
+        ingest.push(await startIngestRole(roleEnv, 18480 + i));
+        servers.push(ingest[i]!);
+        bare.push(await startBareServer());
+        servers.push(bare[i]!);
+      }
+      const bareRoutes = bare.map((b) => `${b.url}/bare`);
+      await warmUp(bareRoutes, JSON.stringify(pageview(siteId)));
+      rows.push(await load(`bare fastify route${plural}`, bareRoutes, JSON.stringify(pageview(siteId)), 1));
+      rows.push(
+        ...(await loadEvents(
+          `ingest role${plural}`,
+          ingest.map((r) => r.url),
+          siteId,
+        )),
+      );
     } finally {
-      await bare.stop();
-      await ingest.stop();
+      await Promise.all(servers.map((server) => server.stop()));
     }
   } finally {
     await kafka.stop();
@@ -166,7 +219,7 @@ try {
         body: JSON.stringify({ domain: 'bench.example' }),
       });
       const { site_id } = (await site.json()) as { site_id: string };
-      rows.push(...(await loadEvents('npm start', service.url, site_id)));
+      rows.push(...(await loadEvents('npm start', [service.url], site_id)));
     } finally {
       await service.stop();
     }
@@ -184,10 +237,10 @@ const table = [
       `| ${r.name} | ${Math.round(r.requests)} | ${Math.round(r.eventsPerSecond)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`,
   ),
 ].join('\n');
-const summary = `ingest role, single event / bare route = ${ratio.toFixed(2)}`;
+const summary = `ingest role${plural}, single event / bare route${plural} = ${ratio.toFixed(2)}`;
 console.log(`\n${table}\n\n${summary}`);
 if (!values['no-record'])
   await appendFile(
     path.join(root, 'bench/RESULTS.md'),
-    `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections}${values.embedded ? ' --embedded' : ''}\` (autocannon in the benchmark process; the ingest role, the bare route and Kafka each in their own process; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
+    `\n## Ingest, ${new Date().toISOString().slice(0, 10)}\n\n\`npm run bench:ingest -- --seconds ${seconds} --connections ${connections} --instances ${instances}${values.embedded ? ' --embedded' : ''}\` (autocannon in the benchmark process; each ingest role, each bare route and Kafka in its own process; 2 cores shared by all)\n\n${table}\n\n${summary}\n`,
   );
