@@ -79,10 +79,14 @@ describe('inlined parameters in chDB', () => {
       assert.equal(await selectOne('SELECT {s:String} AS v', { s }), s);
     }
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary' }), fc.array(fc.string()), async (s, xs) => {
-        assert.equal(await selectOne('SELECT {s:String} AS v', { s }), s);
-        assert.deepEqual(await selectOne('SELECT {xs:Array(String)} AS v', { xs }), xs);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary' }),
+        fc.array(fc.string({ unit: 'binary' })),
+        async (s, xs) => {
+          assert.equal(await selectOne('SELECT {s:String} AS v', { s }), s);
+          assert.deepEqual(await selectOne('SELECT {xs:Array(String)} AS v', { xs }), xs);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -102,6 +106,11 @@ describe('inlined parameters in chDB', () => {
     assert.equal(
       await selectOne("SELECT toUnixTimestamp({t:DateTime('UTC')}) AS v", { t: '2026-11-27 01:00:00' }),
       Date.UTC(2026, 10, 27, 1) / 1000,
+    );
+    assert.equal(Number(await selectOne('SELECT arraySum({ns:Array(Int64)}) AS v', { ns: [-5, 7, 40] })), 42);
+    assert.deepEqual(
+      await selectOne('SELECT {xs:Array(Float64)} AS v', { xs: [0.5, -0.001, 1e21] }),
+      [0.5, -0.001, 1e21],
     );
     const id = '0b6f2a54-4bd8-4a4e-9a57-2c1c2d3e4f50';
     assert.equal(await selectOne('SELECT toString({ids:Array(UUID)}[1]) AS v', { ids: [id] }), id);
