@@ -83,7 +83,7 @@ async function warmUp(urls: string[], body: string): Promise<void> {
   );
 }
 
-/** Connection i's share of --connections over n servers (the first ones take what does not divide). */
+/** Server i's share of --connections over n servers (the first ones take what does not divide). */
 const share = (i: number, n: number) => Math.floor(connections / n) + (i < connections % n ? 1 : 0);
 
 /**
